@@ -34,3 +34,29 @@ def write_text_atomic(target: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``target`` atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def log_to(log_path: str | os.PathLike[str]) -> Iterator[None]:
+    """Send stderr (progress bars, messages) to a rule's log file.
+
+    An exception is written to the log in full and reported as ONE line on the real stderr,
+    followed by exit status 1, so the terminal shows the cause rather than a traceback.
+    """
+    import sys
+    import traceback
+
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    real_stderr = sys.stderr
+    with open(log_path, "w", encoding="utf-8") as log:
+        sys.stderr = log
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - reported, then the job fails
+            traceback.print_exc(file=log)
+            sys.stderr = real_stderr
+            print(f"error: {type(exc).__name__}: {exc} (details: {log_path})", file=real_stderr)
+            raise SystemExit(1) from None
+        finally:
+            sys.stderr = real_stderr

@@ -1,0 +1,23 @@
+# crossmodal: does a learned mapping f: X -> Y bridge two embedding spaces? (Collell & Moens 2018)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/sources.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/experiment2.smk"
+include: "workflow/rules/tables.smk"
+
+
+rule all:
+    input:
+        default_targets(),
+    default_target: True

@@ -1,0 +1,103 @@
+"""Experiment 2: do untrained networks keep the semantic structure of word vectors?
+
+For one embedding and one word-similarity benchmark, score every in-vocabulary pair by the
+cosine and the Euclidean similarity of X, f_lin(X) and f_nn(X), and correlate the scores with
+the human ratings (Spearman rho), once per random parameter draw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from gensim.models import KeyedVectors
+from scipy.stats import spearmanr
+
+from crossmodal.features.word_vectors import lookup_word
+from crossmodal.mappings.untrained import UNTRAINED_MODELS, apply_untrained, untrained_weights
+
+SIMILARITIES = ("cos", "eucl")
+
+
+@dataclass(frozen=True)
+class PairCoverage:
+    """Which benchmark pairs have both words in the vocabulary."""
+
+    index1: np.ndarray  # row of word1 in the benchmark's vocabulary matrix, per kept pair
+    index2: np.ndarray
+    scores: np.ndarray  # human ratings of the kept pairs
+    vectors: np.ndarray  # (n_words, d) vectors of the distinct words of the kept pairs
+    n_pairs: int
+    n_dropped: int
+
+
+def cover_pairs(kv: KeyedVectors, pairs: pd.DataFrame) -> PairCoverage:
+    """Keep the pairs whose two words are in ``kv`` (see ``lookup_word``); drop the rest."""
+    key1 = [lookup_word(kv, w) for w in pairs["word1"]]
+    key2 = [lookup_word(kv, w) for w in pairs["word2"]]
+    keep = np.array([a is not None and b is not None for a, b in zip(key1, key2)], dtype=bool)
+    if not keep.any():
+        raise ValueError(
+            f"no benchmark pair has both words in the vocabulary ({len(pairs)} pairs, all OOV)"
+        )
+    kept1 = [k for k, m in zip(key1, keep) if m]
+    kept2 = [k for k, m in zip(key2, keep) if m]
+    words = sorted(set(kept1) | set(kept2))
+    row = {w: i for i, w in enumerate(words)}
+    return PairCoverage(
+        index1=np.array([row[w] for w in kept1]),
+        index2=np.array([row[w] for w in kept2]),
+        scores=pairs["score"].to_numpy(dtype=np.float64)[keep],
+        vectors=np.stack([kv[w] for w in words]).astype(np.float64),
+        n_pairs=int(keep.sum()),
+        n_dropped=int((~keep).sum()),
+    )
+
+
+def pair_similarities(Z: np.ndarray, i1: np.ndarray, i2: np.ndarray, similarity: str) -> np.ndarray:
+    """cos: z1·z2 / (|z1| |z2|); eucl: 1 / (1 + |z1 - z2|) (paper §4.2.4)."""
+    a, b = Z[i1], Z[i2]
+    if similarity == "cos":
+        norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+        if np.any(norms == 0):
+            raise ValueError("zero vector under cosine similarity")
+        return np.einsum("ij,ij->i", a, b) / norms
+    if similarity == "eucl":
+        return 1.0 / (1.0 + np.linalg.norm(a - b, axis=1))
+    raise ValueError(f"unknown similarity {similarity!r}; expected one of {SIMILARITIES}")
+
+
+def spearman_rhos(Z: np.ndarray, cov: PairCoverage) -> dict[str, float]:
+    """Spearman rho of each similarity of ``Z`` against the human ratings."""
+    return {
+        s: float(spearmanr(pair_similarities(Z, cov.index1, cov.index2, s), cov.scores).statistic)
+        for s in SIMILARITIES
+    }
+
+
+def untrained_mapping_rhos(
+    kv: KeyedVectors,
+    pairs: pd.DataFrame,
+    n_seeds: int,
+    output_dim: int,
+    hidden_dim: int,
+) -> pd.DataFrame:
+    """Long table of rho for X (model ``input``) and for f_lin/f_nn over ``n_seeds`` draws.
+
+    Columns: model, seed (-1 for the input), similarity, rho, n_pairs, n_dropped.
+    """
+    if n_seeds < 1:
+        raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
+    cov = cover_pairs(kv, pairs)
+    rows = [("input", -1, s, r) for s, r in spearman_rhos(cov.vectors, cov).items()]
+    d_in = cov.vectors.shape[1]
+    for model in UNTRAINED_MODELS:
+        for seed in range(n_seeds):
+            weights = untrained_weights(model, d_in, output_dim, hidden_dim, seed)
+            mapped = apply_untrained(weights, cov.vectors)
+            rows += [(model, seed, s, r) for s, r in spearman_rhos(mapped, cov).items()]
+    out = pd.DataFrame(rows, columns=["model", "seed", "similarity", "rho"])
+    out["n_pairs"] = cov.n_pairs
+    out["n_dropped"] = cov.n_dropped
+    return out
