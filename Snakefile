@@ -1,12 +1,18 @@
 # crossmodal: does a learned mapping f: X -> Y bridge two embedding spaces? (Collell & Moens 2018)
+import sys
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+sys.path.insert(0, f"{workflow.basedir}/src")
+from crossmodal.config import check_config
 
 
 configfile: "config.yaml"
 
 
+# One line per problem, naming the key; then snakemake's validate fills in the defaults.
+check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -1,4 +1,5 @@
 # Helpers shared by the rules: source lookup, target lists from config. No rules here.
+import re
 import sys
 from pathlib import Path
 
@@ -9,6 +10,11 @@ from crossmodal.sources import load_registry, source_path
 
 SOURCES = load_registry(Path(workflow.basedir) / "workflow" / "sources.yaml")
 MIRROR_DIR = config.get("mirror_dir")
+
+
+def alternation(values):
+    """A regex matching exactly the given names (longest first), to constrain a wildcard."""
+    return "|".join(sorted({re.escape(str(v)) for v in values}, key=len, reverse=True))
 
 
 def source_file(name):

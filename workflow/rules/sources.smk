@@ -2,15 +2,6 @@
 #   resources/sources/{source}/{filename}
 # from the network, from a mirror folder (--config mirror_dir=DIR), or from an installed
 # Python package, verifying sha256/size (see the header of workflow/sources.yaml).
-import re as _sources_re
-import yaml as _sources_yaml
-
-with open(workflow.source_path("../sources.yaml"), encoding="utf-8") as _sources_fh:
-    _SOURCES_ENTRIES = _sources_yaml.safe_load(_sources_fh)["sources"]
-
-
-def _sources_alternation(values):
-    return "|".join(sorted({_sources_re.escape(str(v)) for v in values}, key=len, reverse=True))
 
 
 rule fetch_source:
@@ -19,10 +10,11 @@ rule fetch_source:
     log:
         "logs/sources/{source}/{filename}.log",
     wildcard_constraints:
-        source=_sources_alternation(_SOURCES_ENTRIES),
-        filename=_sources_alternation(entry["filename"] for entry in _SOURCES_ENTRIES.values()),
+        source=alternation(SOURCES),
+        filename=alternation(s.filename for s in SOURCES.values()),
     params:
-        mirror_dir=config.get("mirror_dir"),
+        # Only file/archive sources read the mirror, so switching it on does not refetch packages.
+        mirror_dir=lambda wc: MIRROR_DIR if SOURCES[wc.source].kind != "package" else None,
     conda:
         "../../envs/sources.yaml"
     script:

@@ -10,7 +10,6 @@ nothing behind.
 from __future__ import annotations
 
 import hashlib
-import os
 import http.client
 import importlib.util
 import sys
@@ -33,15 +32,6 @@ DEFAULT_TIMEOUT = 60.0
 USER_AGENT = "crossmodal-fetch/0.1 (+https://github.com/gcollell/neural_cross_modal_maps reproduction)"
 
 Origin = Literal["network", "mirror", "package"]
-
-
-def _umask_file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _umask_file_mode()
 
 
 @dataclass
@@ -230,7 +220,6 @@ def _copy_verified(
     size = 0
     interactive = progress and sys.stderr.isatty()
     with atomic_path(dest) as tmp:
-        os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600 files; give the usual umask-based mode
         with (
             open(tmp, "wb") as out,
             tqdm(
