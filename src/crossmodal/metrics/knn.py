@@ -26,6 +26,7 @@ thread count, the device or the tile size. The full N x N matrix is never held.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from typing import Literal
 
@@ -200,6 +201,7 @@ def _symmetric_topk(
     dev = A.device
     best_v = torch.full((n, kk), _NEG_INF, device=dev)
     best_i = torch.full((n, kk), -1, dtype=torch.int64, device=dev)
+    tile = math.ceil(n / math.ceil(n / tile))  # equal blocks: no thin last block with weak thresholds
     starts = list(range(0, n, tile))
     buf = torch.empty(tile * tile, device=dev)
     bar = tqdm(
@@ -232,7 +234,9 @@ def _symmetric_topk(
             if len(r):
                 _fold(best_v, best_i, s, r, c + t, S[r, c])
             if len(r2):
-                order = torch.argsort(c2, stable=True)  # group the mirror candidates by their row
+                # Group the mirror candidates by their row; the int32 keys are unique, so an
+                # unstable sort is still deterministic (and int32 sorts fast).
+                order = torch.sort((c2 * (e - s) + r2).to(torch.int32)).indices
                 r2, c2 = r2[order], c2[order]
                 _fold(best_v, best_i, t, c2, r2 + s, S[r2, c2])
             bar.update(1)
@@ -334,7 +338,8 @@ def knn_indices(
         metric: ``"cosine"`` (1 - cosine similarity) or ``"euclidean"``.
         include_self: count each point as its own first neighbour (authors' code).
         device: torch device for the float32 pass; default: CUDA when present, else CPU.
-        tile: tile edge in rows (memory ~ tile^2 floats); default 2048 (CPU), 8192 (CUDA).
+        tile: tile edge in rows (memory ~ tile^2 floats, at most 46340); default 2048 (CPU),
+            8192 (CUDA).
         margin: extra candidates kept per row for the near-tie re-check (default 4 + k // 2).
         progress: show a tqdm bar (stderr) over the tiles.
 
@@ -366,7 +371,7 @@ def knn_indices(
     with _full_fp32_matmul(), torch.inference_mode():
         A = torch.from_numpy(A_np).to(dev)
         B = A if B_np is A_np else torch.from_numpy(B_np).to(dev)
-        vals, idx = _symmetric_topk(A, B, kk, max(1, int(tile)), progress)
+        vals, idx = _symmetric_topk(A, B, kk, min(max(1, int(tile)), 46340), progress)
         out = _exact_from_candidates(
             vals.cpu().numpy(), idx.cpu().numpy(), eps, k_other, F64, A, B, metric
         )
