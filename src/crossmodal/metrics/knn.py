@@ -208,16 +208,24 @@ def _symmetric_topk(
         total=len(starts) * (len(starts) + 1) // 2, disable=not progress, desc="kNN tiles", unit="tile", leave=False
     )
 
-    # Diagonal tiles first: an exact top-k' inside each block seeds every row's threshold.
+    # Diagonal tiles first: an exact top-k' over the first few columns of each block seeds
+    # the rows' thresholds; the rest of the block then goes through the filter below.
+    seed = min(tile, max(4 * kk, 256))
     for s in starts:
         e = min(s + tile, n)
         S = _tile_view(buf, e - s, e - s)
         torch.mm(A[s:e], B[s:e].T, out=S)
         S.fill_diagonal_(_NEG_INF)
-        m = min(kk, e - s)
-        v, i = torch.topk(S, m, dim=1)
+        w = min(seed, e - s)
+        m = min(kk, w)
+        v, i = torch.topk(S[:, :w], m, dim=1)
         best_v[s:e, :m] = v
         best_i[s:e, :m] = torch.where(torch.isinf(v), torch.full_like(i, -1), i + s)  # never self
+        if w < e - s:
+            rest = S[:, w:]
+            r, c = torch.nonzero(rest > best_v[s:e, -1:], as_tuple=True)
+            if len(r):
+                _fold(best_v, best_i, s, r, c + (s + w), rest[r, c])
         bar.update(1)
 
     # Off-diagonal tiles: keep only scores above the row's current k'-th best (a cheap

@@ -1,0 +1,177 @@
+"""Time one exact self-kNN pass of ``crossmodal.metrics.knn_indices`` against the usual tools.
+
+For each N x d (random Gaussian float32, seeded) it times, in the same process:
+  ours     knn_indices(X, k, metric)                         (self excluded)
+  sklearn  NearestNeighbors(n_neighbors=k+1, algorithm="brute", metric=metric).fit(X).kneighbors(X)
+  faiss    IndexFlatIP on L2-normalised rows (cosine) or IndexFlatL2 (euclidean), search k+1
+  gemm     the plain float32 GEMM X X^T over row blocks (no selection): the floor a
+           non-symmetric method cannot beat
+and prints each time and ours/other ratios. The memory check runs ``knn_indices`` once in a
+fresh subprocess at N x d and reports the peak extra resident memory (VmHWM after the pass
+minus VmRSS before it, with the high-water mark reset once the data exist; tracemalloc
+would not see torch's allocations).
+
+Needs the ``bench`` extra (scikit-learn, faiss-cpu). Examples:
+  python benchmarks/bench_knn.py                       # the issue's sizes (a few minutes)
+  python benchmarks/bench_knn.py --quick               # small sizes, seconds
+  python benchmarks/bench_knn.py --sizes 5000x256 --memory 50000x128 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_SIZES = "20000x2048,10000x128"
+DEFAULT_MEMORY = "200000x128"
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    n, d = text.lower().split("x")
+    return int(n), int(d)
+
+
+def _data(n: int, d: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, d), dtype=np.float32)
+
+
+def _best_time(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _ours(X: np.ndarray, k: int, metric: str) -> Callable[[], object]:
+    from crossmodal.metrics import knn_indices
+
+    return lambda: knn_indices(X, k, metric)
+
+
+def _sklearn(X: np.ndarray, k: int, metric: str) -> Callable[[], object]:
+    from sklearn.neighbors import NearestNeighbors
+
+    return lambda: NearestNeighbors(n_neighbors=k + 1, algorithm="brute", metric=metric).fit(X).kneighbors(X)
+
+
+def _faiss(X: np.ndarray, k: int, metric: str) -> Callable[[], object]:
+    import faiss
+
+    def run() -> object:
+        if metric == "cosine":
+            Xn = X.copy()
+            faiss.normalize_L2(Xn)
+            index = faiss.IndexFlatIP(X.shape[1])
+        else:
+            Xn = X
+            index = faiss.IndexFlatL2(X.shape[1])
+        index.add(Xn)
+        return index.search(Xn, k + 1)
+
+    return run
+
+
+def _gemm(X: np.ndarray, block: int = 2048) -> Callable[[], object]:
+    import torch
+
+    A = torch.from_numpy(X)
+    out = torch.empty(block, A.shape[0])
+
+    def run() -> None:
+        for s in range(0, A.shape[0], block):
+            e = min(s + block, A.shape[0])
+            torch.mm(A[s:e], A.T, out=out[: e - s])
+
+    return run
+
+
+def time_size(n: int, d: int, k: int, metric: str, repeat: int, tools: list[str]) -> dict[str, float]:
+    X = _data(n, d)
+    makers = {"ours": _ours, "sklearn": _sklearn, "faiss": _faiss, "gemm": lambda X, k, m: _gemm(X)}
+    fns = {name: makers[name](X, k, metric) for name in tools}
+    best = {name: float("inf") for name in tools}
+    for _ in range(repeat):  # interleave, so background load hits every tool alike
+        for name, fn in fns.items():
+            best[name] = min(best[name], _best_time(fn, 1))
+    return best
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def memory_child(n: int, d: int, k: int, metric: str) -> None:
+    """Runs in a subprocess: print JSON with the peak extra RSS of one knn_indices pass."""
+    from crossmodal.metrics import knn_indices
+
+    X = _data(n, d)
+    knn_indices(X[:1000], k, metric)  # load libraries and thread pools before measuring
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    before = _status_kib("VmRSS")
+    t = time.perf_counter()
+    knn_indices(X, k, metric)
+    seconds = time.perf_counter() - t
+    peak = _status_kib("VmHWM")
+    print(json.dumps({"extra_mib": (peak - before) / 1024, "data_mib": X.nbytes / 2**20, "seconds": seconds}))
+
+
+def measure_memory(n: int, d: int, k: int, metric: str) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--memory-child", f"{n}x{d}", "--k", str(k), "--metric", metric]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=os.environ.copy())
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default=DEFAULT_SIZES, help=f"comma-separated NxD (default {DEFAULT_SIZES})")
+    p.add_argument("--memory", default=DEFAULT_MEMORY, help=f"NxD of the memory check, or 'none' (default {DEFAULT_MEMORY})")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--metric", choices=["cosine", "euclidean"], default="cosine")
+    p.add_argument("--repeat", type=int, default=1, help="runs per tool, best kept (default 1)")
+    p.add_argument("--tools", default="ours,faiss,sklearn,gemm", help="comma-separated subset of ours,faiss,sklearn,gemm")
+    p.add_argument("--quick", action="store_true", help="small sizes: 4000x512,5000x128 and memory 20000x128")
+    p.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.memory_child:
+        memory_child(*_parse_size(args.memory_child), args.k, args.metric)
+        return 0
+    if args.quick:
+        args.sizes, args.memory = "4000x512,5000x128", "20000x128"
+    tools = [t for t in args.tools.split(",") if t]
+    import torch
+
+    print(f"# self-kNN, k={args.k}, metric={args.metric}, torch threads={torch.get_num_threads()}, cpus={os.cpu_count()}")
+    header = f"{'N':>8} {'d':>5} " + " ".join(f"{t + ' s':>10}" for t in tools)
+    ratios = [t for t in tools if t != "ours"] if "ours" in tools else []
+    print(header + "".join(f" {'ours/' + t:>13}" for t in ratios))
+    for size in [s for s in args.sizes.split(",") if s]:
+        n, d = _parse_size(size)
+        best = time_size(n, d, args.k, args.metric, args.repeat, tools)
+        line = f"{n:>8} {d:>5} " + " ".join(f"{best[t]:>10.3f}" for t in tools)
+        line += "".join(f" {best['ours'] / best[t]:>13.2f}" for t in ratios)
+        print(line, flush=True)
+    if args.memory.lower() != "none":
+        n, d = _parse_size(args.memory)
+        mem = measure_memory(n, d, args.k, args.metric)
+        print(
+            f"memory N={n} d={d}: peak extra RSS {mem['extra_mib']:.0f} MiB "
+            f"(input {mem['data_mib']:.0f} MiB float32), pass took {mem['seconds']:.1f} s"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

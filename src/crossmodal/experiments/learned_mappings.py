@@ -1,0 +1,260 @@
+"""Experiment 1 (paper §4.1, §5.1): does a trained mapping f: X -> Y bridge the modalities?
+
+On the test items of an Experiment 1 set (crossmodal.datasets.experiment1) we train ``lin`` /
+``nn`` maps and compare the neighbourhoods of f(X) with those of X and of Y:
+mNNO(X, f(X)), mNNO(Y, f(X)), mNNO(X, Y), plus MSE and R² of f(X) against Y.
+
+Protocol (``evaluations``): a ``cv`` set is evaluated by k-fold CV (each fold one evaluation,
+seed = base seed + fold); a ``split`` set by ``n_runs`` runs on its fixed train/test split
+(seed = base seed + run). Each evaluation's *test set* is numbered; CV has one per fold, a split
+one in all, so neighbours of X and Y are computed once per test set.
+
+Self-inclusion: neighbour lists are computed once without self, with K_max columns. The
+include-self list for K is [i] followed by the first K − 1 exclude-self neighbours, which is
+exactly what ``knn_indices(..., include_self=True)`` returns (the authors' convention, used by
+the published numbers); the exclude-self list for K is the first K columns.
+
+Per-item pooling for the significance test (``pool_per_item``): per-item NNO values are averaged
+over the evaluations that share a test set, then concatenated over test sets. Under CV every item
+is tested exactly once, so this is a concatenation over folds (N = all items); under a split it
+is the per-item mean over the runs (N = test items).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from crossmodal.datasets.paired import PairedSet
+from crossmodal.mappings.hyperparams import Hyperparams
+from crossmodal.mappings.splits import kfold_indices, regression_scores
+from crossmodal.mappings.train import fit_mapping, predict
+from crossmodal.metrics.knn import METRICS, knn_indices
+from crossmodal.metrics.nno import nno_per_item
+from crossmodal.metrics.significance import rank_sum_test
+
+DIRECTIONS: tuple[str, ...] = ("i2t", "t2i")
+DIRECTION_LABELS: dict[str, str] = {"i2t": "I->T", "t2i": "T->I"}
+SELF_RULES: tuple[str, ...] = ("include", "exclude")
+MEASURES: tuple[str, ...] = ("mnno_x_fx", "mnno_y_fx", "mnno_x_y", "mse", "r2")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One fold (CV) or run (split): which rows train, which test, and the seed."""
+
+    index: int
+    test_set: int  # number of the distinct test set (CV: the fold; split: always 0)
+    train: np.ndarray
+    test: np.ndarray
+    seed: int
+
+
+def evaluations(ps: PairedSet, n_folds: int, n_runs: int, seed: int) -> list[Evaluation]:
+    """The folds or runs of an Experiment 1 set, from its ``meta['protocol']``."""
+    protocol = ps.meta.get("protocol")
+    n = len(ps)
+    if protocol == "cv":
+        return [Evaluation(i, i, tr, te, seed + i) for i, (tr, te) in enumerate(kfold_indices(n, n_folds, seed))]
+    if protocol == "split":
+        n_train = int(ps.meta["n_train"])  # type: ignore[call-overload]
+        if n_runs < 1:
+            raise ValueError(f"n_runs must be at least 1, got {n_runs}")
+        train, test = np.arange(n_train, dtype=np.int64), np.arange(n_train, n, dtype=np.int64)
+        return [Evaluation(r, 0, train, test, seed + r) for r in range(n_runs)]
+    raise ValueError(f"{ps.name}: meta['protocol'] must be 'cv' or 'split', got {protocol!r}")
+
+
+def repetition_label(protocol: str, n: int) -> str:
+    """"5-fold CV" or "5 runs"."""
+    return f"{n}-fold CV" if protocol == "cv" else f"{n} run{'s' if n != 1 else ''}"
+
+
+def sides(ps: PairedSet, direction: str) -> tuple[np.ndarray, np.ndarray]:
+    """(X, Y): image -> text for ``i2t``, text -> image for ``t2i``."""
+    if direction == "i2t":
+        return ps.image, ps.text
+    if direction == "t2i":
+        return ps.text, ps.image
+    raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+
+
+def keys_digest(keys: Sequence[str]) -> str:
+    """A short fingerprint of the row order, stored with cached neighbours and predictions."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------ neighbours
+
+
+def test_sets(evals: Sequence[Evaluation]) -> dict[int, np.ndarray]:
+    """test-set number -> its row indices."""
+    out: dict[int, np.ndarray] = {}
+    for ev in evals:
+        out.setdefault(ev.test_set, ev.test)
+    return out
+
+
+def neighbour_lists(
+    features: np.ndarray, sets: dict[int, np.ndarray], k_max: int, metrics: Sequence[str] = METRICS, where: str = ""
+) -> dict[str, np.ndarray]:
+    """Exclude-self K_max-NN of the rows of each test set, within that set, per metric.
+
+    Keys ``test_{t}`` (row indices) and ``{metric}_{t}`` ((n_t, K_max) positions within the set).
+    K_max >= n_t is the metrics' ValueError, prefixed with ``where`` and the test set.
+    """
+    out: dict[str, np.ndarray] = {}
+    for t, rows in sets.items():
+        out[f"test_{t}"] = rows
+        for metric in metrics:
+            try:
+                out[f"{metric}_{t}"] = knn_indices(features[rows], k_max, metric)  # type: ignore[arg-type]
+            except ValueError as err:
+                raise ValueError(f"{where}test set {t} ({len(rows)} items), {metric}: {err}") from None
+    return out
+
+
+def with_self(nn_exclude: np.ndarray, k: int) -> np.ndarray:
+    """The include-self list for K from an exclude-self list: [i] + its first K − 1 columns."""
+    n = nn_exclude.shape[0]
+    return np.hstack([np.arange(n, dtype=np.int64)[:, None], nn_exclude[:, : k - 1]])
+
+
+def nno(nn_v: np.ndarray, nn_z: np.ndarray, k: int, self_rule: str) -> np.ndarray:
+    """Per-item NNO^K of two exclude-self neighbour lists under a self rule."""
+    if self_rule == "include":
+        return nno_per_item(with_self(nn_v, k), with_self(nn_z, k), k, include_self=True)
+    if self_rule == "exclude":
+        return nno_per_item(nn_v, nn_z, k, include_self=False)
+    raise ValueError(f"self_rule must be one of {SELF_RULES}, got {self_rule!r}")
+
+
+# -------------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """f(X) on each evaluation's test rows."""
+
+    evals: list[Evaluation]
+    preds: list[np.ndarray]
+    losses: list[list[float]]  # per evaluation, per epoch
+
+
+def train_evaluations(
+    X: np.ndarray,
+    Y: np.ndarray,
+    evals: Sequence[Evaluation],
+    kind: str,
+    hp: Hyperparams,
+    log: Callable[[str], None] | None = None,
+    progress: bool = False,
+) -> Predictions:
+    """Train one map per evaluation on its training rows; predict its test rows."""
+    preds, losses = [], []
+    for ev in evals:
+        if log is not None:
+            log(f"evaluation {ev.index + 1}/{len(evals)}: {len(ev.train)} train, {len(ev.test)} test, seed {ev.seed}")
+        model, hist = fit_mapping(
+            X[ev.train], Y[ev.train], kind, hp.hidden if kind == "nn" else None, hp.lr, hp.epochs,  # type: ignore[arg-type]
+            hp.batch_size, seed=ev.seed, loss="mse", log=log, progress=progress,
+        )
+        preds.append(predict(model, X[ev.test]))
+        losses.append(hist.loss)
+    return Predictions(list(evals), preds, losses)
+
+
+def save_predictions(pred: Predictions, path: str, header: dict[str, object]) -> None:
+    """One .npz: per evaluation its test rows, f(X) and epoch losses, plus a JSON header."""
+    arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(header, sort_keys=True))}
+    for ev, p, loss in zip(pred.evals, pred.preds, pred.losses):
+        arrays[f"test_{ev.index}"] = ev.test
+        arrays[f"test_set_{ev.index}"] = np.array(ev.test_set)
+        arrays[f"pred_{ev.index}"] = p
+        arrays[f"loss_{ev.index}"] = np.asarray(loss, dtype=np.float64)
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def load_predictions(path: str) -> tuple[dict[str, object], list[tuple[int, int, np.ndarray, np.ndarray]]]:
+    """(header, [(evaluation, test set, test rows, f(X))])."""
+    with np.load(path, allow_pickle=False) as npz:
+        header = json.loads(str(npz["header"][()]))
+        n = int(header["n_evaluations"])
+        runs = [(i, int(npz[f"test_set_{i}"]), npz[f"test_{i}"], npz[f"pred_{i}"]) for i in range(n)]
+    return header, runs
+
+
+# --------------------------------------------------------------------------------- scoring
+
+
+def score_evaluations(
+    Y: np.ndarray,
+    runs: Sequence[tuple[int, int, np.ndarray, np.ndarray]],
+    nn_x: dict[str, np.ndarray],
+    nn_y: dict[str, np.ndarray],
+    ks: Sequence[int],
+    metrics: Sequence[str] = METRICS,
+) -> tuple[pd.DataFrame, dict[tuple[str, int, str], dict[str, list[tuple[int, np.ndarray]]]]]:
+    """Per-evaluation scores and per-item NNO values.
+
+    ``runs``: (evaluation, test set, test rows, f(X) of those rows); ``nn_x``/``nn_y``: the
+    cached exclude-self neighbour lists of X and Y (see :func:`neighbour_lists`).
+    Returns one row per (evaluation, metric, K, self rule) with the measures of ``MEASURES``
+    and n_test, and {(metric, K, self rule): {"x_fx"/"y_fx": [(test set, per-item NNO)]}}.
+    """
+    rows = []
+    items: dict[tuple[str, int, str], dict[str, list[tuple[int, np.ndarray]]]] = {}
+    k_max = max(ks)
+    for index, t, test, fx in runs:
+        if not np.array_equal(nn_x[f"test_{t}"], test) or not np.array_equal(nn_y[f"test_{t}"], test):
+            raise ValueError(f"evaluation {index}: its test rows differ from the cached neighbours' test set {t}")
+        reg = regression_scores(fx, Y[test])
+        for metric in metrics:
+            nn_fx = knn_indices(fx, k_max, metric)  # type: ignore[arg-type]
+            nx, ny = nn_x[f"{metric}_{t}"], nn_y[f"{metric}_{t}"]
+            for k in ks:
+                for rule in SELF_RULES:
+                    x_fx, y_fx, x_y = nno(nx, nn_fx, k, rule), nno(ny, nn_fx, k, rule), nno(nx, ny, k, rule)
+                    rows.append({"evaluation": index, "test_set": t, "metric": metric, "k": k, "self": rule,
+                                 "mnno_x_fx": x_fx.mean() / k, "mnno_y_fx": y_fx.mean() / k,
+                                 "mnno_x_y": x_y.mean() / k, "mse": reg["mse"], "r2": reg["r2"],
+                                 "n_test": len(test)})
+                    cell = items.setdefault((metric, k, rule), {"x_fx": [], "y_fx": []})
+                    cell["x_fx"].append((t, x_fx))
+                    cell["y_fx"].append((t, y_fx))
+    return pd.DataFrame(rows), items
+
+
+def pool_per_item(values: Sequence[tuple[int, np.ndarray]]) -> np.ndarray:
+    """Per-item NNO pooled over evaluations: mean within a test set, concatenated over test sets."""
+    by_set: dict[int, list[np.ndarray]] = {}
+    for t, v in values:
+        by_set.setdefault(t, []).append(np.asarray(v, dtype=np.float64))
+    return np.concatenate([np.mean(np.stack(by_set[t]), axis=0) for t in sorted(by_set)])
+
+
+def summarise_scores(
+    per_run: pd.DataFrame, items: dict[tuple[str, int, str], dict[str, list[tuple[int, np.ndarray]]]]
+) -> pd.DataFrame:
+    """One row per (metric, K, self rule): mean and std (ddof = 1) over evaluations of every
+    measure, the unadjusted rank-sum p of pooled per-item NNO(X, f(X)) vs NNO(Y, f(X)), and N."""
+    rows = []
+    for (metric, k, rule), cell in per_run.groupby(["metric", "k", "self"], sort=False):
+        x = pool_per_item(items[(metric, k, rule)]["x_fx"])
+        y = pool_per_item(items[(metric, k, rule)]["y_fx"])
+        row: dict[str, object] = {"metric": metric, "k": int(k), "self": rule, "n_evaluations": len(cell),
+                                  "n_items_tested": len(x)}
+        for m in MEASURES:
+            v = cell[m].to_numpy(dtype=np.float64)
+            row[f"{m}_mean"] = float(v.mean())
+            row[f"{m}_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+        row["p_value"] = rank_sum_test(x, y).pvalue
+        rows.append(row)
+    return pd.DataFrame(rows)
