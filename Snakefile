@@ -19,6 +19,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/sources.smk"
 include: "workflow/rules/features.smk"
+include: "workflow/rules/experiment1.smk"
 include: "workflow/rules/experiment2.smk"
 include: "workflow/rules/tables.smk"
 

@@ -123,7 +123,7 @@ def reference_ranking(q: np.ndarray, D: np.ndarray, metric: str) -> list[int]:
             return 1.0 - float(q @ D[j]) / (np.linalg.norm(q) * np.linalg.norm(D[j]))
         return float(np.sum((q - D[j]) ** 2))
 
-    return sorted(range(len(D)), key=lambda j: (round(dist(j), 12), j))
+    return sorted(range(len(D)), key=lambda j: (dist(j), j))
 
 
 def reference_map(Q, D, labels_q, labels_d, metric) -> float:

@@ -5,6 +5,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from crossmodal.datasets.imagenet_concepts import IMAGE_FEATURE as CONCEPT_IMAGE_FEATURE
+from crossmodal.datasets.imagenet_concepts import TEXT_FEATURE as CONCEPT_TEXT_FEATURE
+from crossmodal.datasets.wikipedia import IMAGE_FEATURE as WIKIPEDIA_IMAGE_FEATURE
+from crossmodal.datasets.wikipedia import TEXT_VARIABLES as WIKIPEDIA_OWN_TEXT
 from crossmodal.datasets.wordsim import BENCHMARKS, PACKAGE_BENCHMARKS, PAPER_BENCHMARKS
 from crossmodal.sources import load_registry, source_path
 
@@ -66,5 +70,174 @@ def experiment2_outputs():
     )
 
 
+# --- Experiment 1 ---------------------------------------------------------------------------------
+
+EXP1 = config["experiment1"]
+# Table order (the paper's: ImageNet, IAPR TC-12, Wikipedia).
+EXP1_DATASETS = ("imagenet1k_concepts", "imagenet_authors", "iaprtc12", "wikipedia", "wiki_authors")
+# Datasets read from the authors' released CSVs -> their folder name in the release.
+AUTHORS_RELEASE = {"imagenet_authors": "imagenet", "iaprtc12": "iaprtc", "wiki_authors": "wiki"}
+CONCEPT_SOURCES = {
+    "weights": "efficientnet_lite0_weights",
+    "synsets": "timm_imagenet_synsets",
+    "lemmas": "timm_imagenet_synset_to_lemma",
+    "glove_emb": "glove_6b_50d_emb",
+    "glove_index": "glove_6b_50d_index",
+}
+# Wildcard constraints of the Experiment 1 rules (per rule, so other topics keep their own).
+EXP1_WILDCARDS = {
+    "dataset": alternation(EXP1_DATASETS),
+    "direction": "i2t|t2i",
+    "mapping": "lin|nn",
+    "modality": "image|text",
+    "image": "[A-Za-z0-9_-]+",
+    "text": "[A-Za-z0-9_-]+",
+    "feature": "[A-Za-z0-9_-]+",
+}
+WIKIPEDIA_SOURCES = {
+    "mat": "wikipedia_raw_features",
+    "train_list": "wikipedia_trainset_list",
+    "test_list": "wikipedia_testset_list",
+    "categories": "wikipedia_categories",
+}
+
+
+def project_path(path):
+    """A config path; relative ones are relative to the project root (like mirror_dir)."""
+    return Path(workflow.basedir) / path
+
+
+def at_hand(name):
+    """Whether a registry entry can be provided without the network: an installed package's
+    file, or a file present in the mirror folder."""
+    if name not in SOURCES:
+        return False
+    if SOURCES[name].kind == "package":
+        return True
+    return bool(MIRROR_DIR) and (project_path(MIRROR_DIR) / SOURCES[name].mirror_relpath).is_file()
+
+
+def authors_files(dataset, image, text, split):
+    """{role: registry entry name or local file} of one authors' release file pair.
+
+    split None (imagenet), "TR" or "TS". With the dataset's `folder`, the release's own layout
+    in that folder; otherwise the registry entries collell_<release>_[<split>_]<vis|lang>_<emb>.
+    """
+    release = AUTHORS_RELEASE[dataset]
+    folder = EXP1["datasets"][dataset].get("folder")
+    files = {}
+    for role, modality, emb in (("vis", "vis", image), ("lang", "lang", text)):
+        filename = f"{modality}_{emb}.csv" if split is None else f"{split}_{modality}_{emb}.csv"
+        if folder:
+            files[role] = str(project_path(folder) / filename)
+        else:
+            parts = [release] + ([split.lower()] if split else []) + [modality, emb.lower()]
+            files[role] = "collell_" + "_".join(parts)
+    return files
+
+
+def files_at_hand(files):
+    return all(Path(f).is_file() if "/" in f else at_hand(f) for f in files.values())
+
+
+def iaprtc12_split():
+    """official or test_cv (auto: official when every TR file is at hand)."""
+    spec = EXP1["datasets"]["iaprtc12"]
+    if spec["split"] != "auto":
+        return spec["split"]
+    tr = [authors_files("iaprtc12", i, t, "TR") for i in spec["image_features"] for t in spec["text_features"]]
+    return "official" if all(files_at_hand(f) for f in tr) else "test_cv"
+
+
+def experiment1_pairs(dataset):
+    """The (image feature, text feature) pairs of a dataset, in config order."""
+    spec = EXP1["datasets"][dataset]
+    if dataset == "imagenet1k_concepts":
+        return [(CONCEPT_IMAGE_FEATURE, CONCEPT_TEXT_FEATURE)]
+    if dataset == "wikipedia":
+        return [(WIKIPEDIA_IMAGE_FEATURE, t) for t in spec["text_features"]]
+    return [(i, t) for i in spec["image_features"] for t in spec["text_features"]]
+
+
+def experiment1_raw_inputs(dataset, image, text):
+    """{role: registry entry name, or a local file path} the dataset rule reads for one pair."""
+    if dataset == "imagenet1k_concepts":
+        return dict(CONCEPT_SOURCES)
+    if dataset == "wikipedia":
+        return dict(WIKIPEDIA_SOURCES)
+    if dataset == "imagenet_authors":
+        return authors_files(dataset, image, text, None)
+    if dataset == "iaprtc12" and iaprtc12_split() == "test_cv":
+        return authors_files(dataset, image, text, "TS")
+    return {f"{r}_{s.lower()}": f for s in ("TR", "TS") for r, f in authors_files(dataset, image, text, s).items()}
+
+
+def experiment1_file_inputs(dataset, image, text):
+    """{role: path} of one pair's inputs (registry entries through fetch_source)."""
+    paths = {role: f if "/" in f else source_file(f) for role, f in experiment1_raw_inputs(dataset, image, text).items()}
+    if dataset == "wikipedia" and text not in WIKIPEDIA_OWN_TEXT:
+        # Hook for text encoders (features issue): a file with train/test matrices in list order.
+        paths["text_file"] = f"results/features/text/wikipedia/{text}.npz"
+    return paths
+
+
+def experiment1_enabled(dataset):
+    enabled = EXP1["datasets"][dataset]["enabled"]
+    if enabled != "auto":
+        return bool(enabled)
+    return all(files_at_hand(experiment1_raw_inputs(dataset, i, t)) for i, t in experiment1_pairs(dataset))
+
+
+def experiment1_datasets():
+    return [d for d in EXP1_DATASETS if experiment1_enabled(d)]
+
+
+def experiment1_dataset_file(dataset, image, text):
+    return f"results/experiment1/{dataset}/{image}/{text}/dataset.npz"
+
+
+def experiment1_dataset_inputs(wildcards):
+    return experiment1_file_inputs(wildcards.dataset, wildcards.image, wildcards.text)
+
+
+def experiment1_dataset_params(wildcards):
+    """What a dataset's file depends on besides its inputs (so a change reruns it)."""
+    if wildcards.dataset == "imagenet1k_concepts":
+        return {"multiword": EXP1["datasets"]["imagenet1k_concepts"]["multiword"]}
+    if wildcards.dataset == "iaprtc12":
+        return {"split": iaprtc12_split()}
+    return {}
+
+
+def experiment1_neighbour_source(wildcards):
+    """The first configured pair holding the feature; every pair of a dataset has the same rows."""
+    for image, text in experiment1_pairs(wildcards.dataset):
+        if (wildcards.modality, wildcards.feature) in (("image", image), ("text", text)):
+            return experiment1_dataset_file(wildcards.dataset, image, text)
+    raise WorkflowError(f"{wildcards.dataset} has no {wildcards.modality} feature {wildcards.feature!r}")
+
+
+def experiment1_neighbours(wildcards, side):
+    """Cached neighbours of X (side "x") or Y ("y") for a training/scoring job."""
+    image_side = (wildcards.direction == "i2t") == (side == "x")
+    modality, feature = ("image", wildcards.image) if image_side else ("text", wildcards.text)
+    return f"results/neighbours/{wildcards.dataset}/{modality}/{feature}.npz"
+
+
+def experiment1_hyperparameters():
+    return {**EXP1["hyperparameters"], "epochs": EXP1["epochs"]}
+
+
+def experiment1_scores():
+    """Every scores file the tables need, in table order."""
+    return [
+        f"results/scores/{d}/{image}/{text}/{direction}/{mapping}/summary.csv"
+        for d in experiment1_datasets()
+        for image, text in experiment1_pairs(d)
+        for direction in EXP1["directions"]
+        for mapping in EXP1["mappings"]
+    ]
+
+
 def default_targets():
-    return ["results/tables/table2.csv"]
+    return ["results/tables/table1.csv", "results/tables/table2.csv"]

@@ -258,3 +258,36 @@ def summarise_scores(
         row["p_value"] = rank_sum_test(x, y).pvalue
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def check_same_rows(ps: PairedSet, *digests: str) -> None:
+    """Cached neighbours and predictions must come from a set with the same row order."""
+    mine = keys_digest(ps.keys)
+    for d in digests:
+        if d != mine:
+            raise ValueError(f"{ps.name}: cached neighbours/predictions were made from other rows ({d} != {mine})")
+
+
+def label_columns(ps: PairedSet, dataset: str, direction: str, mapping: str, header: dict[str, object]) -> dict[str, object]:
+    """The identifying columns of a summary row; ``dataset_label`` says exactly what was used,
+    e.g. "IAPR TC-12 (test split, 5-fold CV)"."""
+    protocol = str(ps.meta["protocol"])
+    n_eval = int(header["n_evaluations"])  # type: ignore[call-overload]
+    hp = header["hyperparams"]
+    return {
+        "dataset": dataset,
+        "dataset_label": f"{ps.meta['dataset_label']} ({ps.meta['split_label']}, {repetition_label(protocol, n_eval)})",
+        "direction": direction,
+        "mapping": mapping,
+        "image_feature": ps.image_feature,
+        "image_label": ps.meta["image_label"],
+        "text_feature": ps.text_feature,
+        "text_label": ps.meta["text_label"],
+        "protocol": protocol,
+        "n_items": len(ps),
+        "n_train": int(ps.meta["n_train"]) if protocol == "split" else len(ps) - len(ps) // n_eval,  # type: ignore[call-overload]
+        "lr": hp["lr"],  # type: ignore[index]
+        "hidden": hp["hidden"] if mapping == "nn" else "",  # type: ignore[index]
+        "epochs": hp["epochs"],  # type: ignore[index]
+        "batch_size": hp["batch_size"],  # type: ignore[index]
+    }
