@@ -6,8 +6,18 @@ import numpy as np
 import pytest
 import torch
 
+from crossmodal.datasets.experiment1 import with_protocol
+from crossmodal.datasets.paired import PairedSet
+from crossmodal.experiments.learned_mappings import (
+    evaluations,
+    neighbour_lists,
+    score_evaluations,
+    held_out_sets,
+    train_evaluations,
+)
 from crossmodal.mappings import (
     DEFAULTS,
+    Hyperparams,
     build_mapping,
     fit_mapping,
     kfold_indices,
@@ -15,6 +25,7 @@ from crossmodal.mappings import (
     regression_scores,
     resolve_hyperparams,
 )
+from crossmodal.metrics import mnno
 
 
 def _linear_problem(n: int = 500, dx: int = 20, dy: int = 30, seed: int = 0):
@@ -57,6 +68,30 @@ def test_lin_learns_exact_linear_map_and_its_neighbourhoods() -> None:
     assert separated.mean() > 0.3  # the exact check below covers a large share of items
     assert same[separated].all()
     assert same.mean() > 0.98
+    # The same in the paper's measure: f(X) has Y's neighbourhoods, mNNO(Y, f(X)) -> 1.
+    assert mnno(Y, P, k, "euclidean") > 0.99 and mnno(Y, P, k, "cosine") > 0.99
+
+
+def test_experiment1_lin_bridges_an_exact_linear_map_on_test_folds() -> None:
+    """Experiment 1's own path (CV folds, cached neighbours, derived self rules) on Y = A·X:
+    trained on other folds, f(X) of each test fold has Y's neighbourhoods (mNNO(Y, f(X)) -> 1)."""
+    X, Y = _linear_problem(n=300, dx=20, dy=30, seed=2)
+    ps = with_protocol(PairedSet(X, Y, [str(i) for i in range(len(X))], None, "toy", "Y = A X", "x", "y"),
+                       name="toy", family="imagenet", dataset_label="toy", split_label="all", protocol="cv")
+    evals = evaluations(ps, n_folds=3, n_runs=1, seed=0)
+    hp = Hyperparams(hidden=0, lr=3e-3, epochs=100, batch_size=64, image_class="vgg128")
+    pred = train_evaluations(X, Y, evals, "lin", hp)
+    sets = held_out_sets(evals)
+    nn_x, nn_y = neighbour_lists(X, sets, 10), neighbour_lists(Y, sets, 10)
+    runs = [(ev.index, ev.test_set, ev.test, p) for ev, p in zip(evals, pred.preds)]
+    per_run, _ = score_evaluations(Y, runs, nn_x, nn_y, [10])
+    assert (per_run["mnno_y_fx"] > 0.95).all() and (per_run["r2"] > 0.999).all()
+    # The cached, derived numbers are mnno() on the raw test vectors, under both self rules.
+    ev, fx = evals[0], pred.preds[0]
+    for rule, include in (("include", True), ("exclude", False)):
+        row = per_run[(per_run["evaluation"] == 0) & (per_run["metric"] == "cosine") & (per_run["self"] == rule)]
+        assert row["mnno_y_fx"].item() == mnno(Y[ev.test], fx, 10, "cosine", include_self=include)
+        assert row["mnno_x_fx"].item() == mnno(X[ev.test], fx, 10, "cosine", include_self=include)
 
 
 def test_training_is_deterministic_and_seed_dependent() -> None:

@@ -7,6 +7,9 @@ distance -inf (always first), without it +inf (never within the first N - 1).
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -164,35 +167,35 @@ def test_zero_vector_is_fine_under_euclidean_and_k_equal_n_with_self() -> None:
 
 # --------------------------------------------------------------------------------- real data
 
-
-def _iapr(shared_data, name: str) -> np.ndarray:
-    frame = pd.read_csv(shared_data / "iaprtc12" / name, header=None)
-    return frame.iloc[:, 1:].to_numpy(dtype=np.float64)
-
-
-REAL_SETS = [
-    ("iaprtc12", "TS_vis_vgg128.csv"),
-    ("iaprtc12", "TS_lang_biGRU.csv"),
-    ("wikipedia", "I_tr"),  # 128-d SIFT bag of visual words
-    ("wikipedia", "T_tr"),  # 10-d LDA topic proportions
-]
+# (folder, file or .mat key); the Wikipedia train split (2,173 rows) runs with -m slow.
+REAL_SETS = {
+    "vgg128": ("iaprtc12", "TS_vis_vgg128.csv"),
+    "biGRU": ("iaprtc12", "TS_lang_biGRU.csv"),
+    "sift_te": ("wikipedia", "I_te"),  # 128-d SIFT bag of visual words
+    "lda_te": ("wikipedia", "T_te"),  # 10-d LDA topic proportions
+    "sift_tr": ("wikipedia", "I_tr"),
+    "lda_tr": ("wikipedia", "T_tr"),
+}
 
 
-@pytest.fixture(scope="module")
-def real_sets(shared_data):
-    mat = scipy.io.loadmat(shared_data / "wikipedia" / "raw_features.mat")
-    out = {}
-    for folder, name in REAL_SETS:
-        out[name] = _iapr(shared_data, name) if folder == "iaprtc12" else np.asarray(mat[name], dtype=np.float64)
-    return out
+@functools.lru_cache(maxsize=None)
+def load_real(root: str, name: str) -> np.ndarray:
+    folder, item = REAL_SETS[name]
+    if folder == "iaprtc12":
+        frame = pd.read_csv(Path(root) / folder / item, header=None)
+        return frame.iloc[:, 1:].to_numpy(dtype=np.float64)
+    return np.asarray(scipy.io.loadmat(Path(root) / folder / "raw_features.mat")[item], dtype=np.float64)
 
 
-@pytest.mark.shared_data
-@pytest.mark.parametrize("name", [n for _, n in REAL_SETS])
-@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_real_features_match_reference(real_sets, name: str, metric: str) -> None:
-    X = real_sets[name]
-    D = reference_distances(X, metric)
+@functools.lru_cache(maxsize=None)
+def real_reference_distances(root: str, name: str, metric: str) -> np.ndarray:
+    """Cached: the IAPR references are shared with the NNO and CLI tests."""
+    return reference_distances(load_real(root, name), metric)
+
+
+def check_real(root: str, name: str, metric: str) -> None:
+    X = load_real(root, name)
+    D = real_reference_distances(root, name, metric)
     for include_self in (False, True):
         order = order_from_distances(D, include_self)
         for k in (1, 10, 50):
@@ -201,9 +204,16 @@ def test_real_features_match_reference(real_sets, name: str, metric: str) -> Non
 
 
 @pytest.mark.shared_data
-def test_iapr_text_has_duplicate_rows(real_sets) -> None:
+@pytest.mark.parametrize("name", ["vgg128", "biGRU", "sift_te", "lda_te"])
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_real_features_match_reference(shared_data, name: str, metric: str) -> None:
+    check_real(str(shared_data), name, metric)
+
+
+@pytest.mark.shared_data
+def test_iapr_text_has_duplicate_rows(shared_data) -> None:
     # The duplicate-tie rule is exercised on real data only if the duplicates are there.
-    X = real_sets["TS_lang_biGRU.csv"]
+    X = load_real(str(shared_data), "biGRU")
     assert len(np.unique(X, axis=0)) < len(X)
 
 
@@ -213,6 +223,14 @@ def slow_selected(request) -> None:
     expr = request.config.getoption("markexpr") or ""
     if "slow" not in expr or "not slow" in expr:
         pytest.skip("slow check: select with -m slow")
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", ["sift_tr", "lda_tr"])
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_real_train_split_matches_reference(shared_data, name: str, metric: str, slow_selected) -> None:
+    check_real(str(shared_data), name, metric)
 
 
 @pytest.mark.slow

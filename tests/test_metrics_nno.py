@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
-import scipy.io
 
 from crossmodal.metrics import knn_indices, mnno, nno_per_item
-from test_metrics_knn import reference_distances, order_from_distances, reference_knn, with_duplicates
+from test_metrics_knn import load_real, order_from_distances, real_reference_distances, reference_knn, with_duplicates
 
 
 def reference_nno(V: np.ndarray, Z: np.ndarray, k: int, metric: str, include_self: bool) -> np.ndarray:
@@ -127,19 +125,20 @@ def test_deterministic() -> None:
 @pytest.mark.shared_data
 @pytest.mark.parametrize("include_self", [False, True])
 def test_iapr_mnno_matches_reference(shared_data, include_self: bool) -> None:
-    folder = shared_data / "iaprtc12"
-    V = pd.read_csv(folder / "TS_vis_vgg128.csv", header=None).iloc[:, 1:].to_numpy(np.float64)
-    Z = pd.read_csv(folder / "TS_lang_biGRU.csv", header=None).iloc[:, 1:].to_numpy(np.float64)
-    ov = order_from_distances(reference_distances(V, "cosine"), include_self)[:, :10]
-    oz = order_from_distances(reference_distances(Z, "cosine"), include_self)[:, :10]
+    root = str(shared_data)
+    V, Z = load_real(root, "vgg128"), load_real(root, "biGRU")
+    ov = order_from_distances(real_reference_distances(root, "vgg128", "cosine"), include_self)[:, :10]
+    oz = order_from_distances(real_reference_distances(root, "biGRU", "cosine"), include_self)[:, :10]
     expected = sum(len(set(a) & set(b)) for a, b in zip(ov.tolist(), oz.tolist())) / (10 * len(V))
     assert mnno(V, Z, 10, "cosine", include_self) == expected
 
 
 @pytest.mark.shared_data
 def test_wikipedia_mnno_matches_reference(shared_data) -> None:
-    mat = scipy.io.loadmat(shared_data / "wikipedia" / "raw_features.mat")
-    V, Z = np.asarray(mat["I_te"], np.float64), np.asarray(mat["T_te"], np.float64)
+    root = str(shared_data)
+    V, Z = load_real(root, "sift_te"), load_real(root, "lda_te")
     for metric in ("cosine", "euclidean"):
-        expected = reference_nno(V, Z, 10, metric, False)
+        ov = order_from_distances(real_reference_distances(root, "sift_te", metric), False)[:, :10]
+        oz = order_from_distances(real_reference_distances(root, "lda_te", metric), False)[:, :10]
+        expected = [len(set(a) & set(b)) for a, b in zip(ov.tolist(), oz.tolist())]
         np.testing.assert_array_equal(nno_per_item(V, Z, 10, metric), expected)

@@ -69,6 +69,7 @@ rule experiment1_neighbours:
         n_folds=EXP1["n_folds"],
         n_runs=EXP1["n_runs"],
         seed=EXP1["seed"],
+    threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     log:
         "logs/neighbours/{dataset}/{modality}/{feature}.log",
     benchmark:
@@ -92,6 +93,7 @@ rule experiment1_train:
         n_folds=EXP1["n_folds"],
         n_runs=EXP1["n_runs"],
         seed=EXP1["seed"],
+    threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     log:
         "logs/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/train.log",
     benchmark:
@@ -116,6 +118,7 @@ rule experiment1_scores:
         **EXP1_WILDCARDS,
     params:
         ks=config["neighbours"]["k"],
+    threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     log:
         "logs/scores/{dataset}/{image}/{text}/{direction}/{mapping}.log",
     benchmark:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 import numpy as np
+import torch
 
 from crossmodal.datasets.paired import load_paired
 from crossmodal.experiments import learned_mappings as lm
@@ -11,6 +12,7 @@ from crossmodal.io import atomic_path, log_to
 
 i, w = snakemake.input, snakemake.wildcards
 with log_to(snakemake.log[0]):
+    torch.set_num_threads(snakemake.threads)
     ps = load_paired(i.data)
     header, runs = lm.load_predictions(i.predictions)
     nn_x, nn_y = (dict(np.load(f, allow_pickle=False)) for f in (i.nn_x, i.nn_y))

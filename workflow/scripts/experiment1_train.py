@@ -3,6 +3,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
+import torch
+
 from crossmodal.datasets.paired import load_paired
 from crossmodal.experiments.learned_mappings import evaluations, keys_digest, save_predictions, sides, train_evaluations
 from crossmodal.io import atomic_path, log_to
@@ -10,6 +12,7 @@ from crossmodal.mappings import resolve_hyperparams
 
 p, w = snakemake.params, snakemake.wildcards
 with log_to(snakemake.log[0]):
+    torch.set_num_threads(snakemake.threads)
     ps = load_paired(snakemake.input[0])
     X, Y = sides(ps, w.direction)
     hp = resolve_hyperparams(ps.meta["family"], w.direction, w.mapping, ps.image_feature, ps.image_dim, p.overrides)

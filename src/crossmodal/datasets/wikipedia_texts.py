@@ -24,7 +24,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from crossmodal.datasets.wikipedia import LIST_FILES, read_categories, read_wikipedia_list
+from crossmodal.datasets.wikipedia import (
+    LIST_FILES,
+    read_categories,
+    read_wikipedia_list,
+)
 
 TEXTS_ARCHIVE = "texts.tar.gz"
 _TEXT_RE = re.compile(rb"<text[^>]*>(.*?)</text\s*>", re.DOTALL)

@@ -93,7 +93,7 @@ def keys_digest(keys: Sequence[str]) -> str:
 # ------------------------------------------------------------------------------ neighbours
 
 
-def test_sets(evals: Sequence[Evaluation]) -> dict[int, np.ndarray]:
+def held_out_sets(evals: Sequence[Evaluation]) -> dict[int, np.ndarray]:
     """test-set number -> its row indices."""
     out: dict[int, np.ndarray] = {}
     for ev in evals:
@@ -223,13 +223,18 @@ def score_evaluations(
                 for rule in SELF_RULES:
                     x_fx, y_fx, x_y = nno(nx, nn_fx, k, rule), nno(ny, nn_fx, k, rule), nno(nx, ny, k, rule)
                     rows.append({"evaluation": index, "test_set": t, "metric": metric, "k": k, "self": rule,
-                                 "mnno_x_fx": x_fx.mean() / k, "mnno_y_fx": y_fx.mean() / k,
-                                 "mnno_x_y": x_y.mean() / k, "mse": reg["mse"], "r2": reg["r2"],
+                                 "mnno_x_fx": _mean_overlap(x_fx, k), "mnno_y_fx": _mean_overlap(y_fx, k),
+                                 "mnno_x_y": _mean_overlap(x_y, k), "mse": reg["mse"], "r2": reg["r2"],
                                  "n_test": len(test)})
                     cell = items.setdefault((metric, k, rule), {"x_fx": [], "y_fx": []})
                     cell["x_fx"].append((t, x_fx))
                     cell["y_fx"].append((t, y_fx))
     return pd.DataFrame(rows), items
+
+
+def _mean_overlap(counts: np.ndarray, k: int) -> float:
+    """mNNO^K from per-item counts, computed exactly as crossmodal.metrics.mnno does."""
+    return float(counts.sum()) / (int(k) * len(counts))
 
 
 def pool_per_item(values: Sequence[tuple[int, np.ndarray]]) -> np.ndarray:

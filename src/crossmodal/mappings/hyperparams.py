@@ -15,6 +15,8 @@ Lookup rules, all visible in the table:
   (explicit names first, e.g. our ``sift128`` and ``efficientnet_lite0_fc``), then by
   dimensionality: d <= ``vgg_like_max_dim`` (256) behaves like VGG-128 (a small
   representation wants the smaller hidden layer), larger like ResNet.
+* nn-3 / nn-5 (Supplement C.1.1) have no entries of their own; they fall back to ``"*"``
+  like any kind without a key (add ``"nn-3"`` keys through ``overrides`` to change that).
 * Text features do not enter the lookup. The released code has one text-dependent branch:
   Wiki I->T with a text feature other than biGRU gets lr 1e-3; no such run exists in the
   paper (Wiki text is always biGRU there), so that untuned fallback is not copied and the
@@ -27,6 +29,8 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from crossmodal.mappings.models import ALL_KINDS
 
 DEFAULTS: dict[str, Any] = {
     "epochs": 50,
@@ -106,8 +110,8 @@ def resolve_hyperparams(
         raise ValueError(f"unknown dataset {dataset!r}; known: {sorted(t['dataset_aliases'])}")
     if direction not in ("i2t", "t2i"):
         raise ValueError(f"direction must be 'i2t' or 't2i', got {direction!r}")
-    if kind not in ("lin", "nn"):
-        raise ValueError(f"kind must be 'lin' or 'nn', got {kind!r}")
+    if kind not in ALL_KINDS:
+        raise ValueError(f"kind must be one of {ALL_KINDS}, got {kind!r}")
     cls = image_feature_class(image_feature, image_dim, t)
     lrs = t["lr"][ds][direction]
     for key in (f"{kind}/{cls}", kind, "*"):

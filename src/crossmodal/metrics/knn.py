@@ -14,13 +14,19 @@ Definition of the result (what the tests' float64 brute-force reference computes
 
 How it is computed fast: a float32 GEMM over square tiles of the upper triangle only (the
 self-distance matrix is symmetric, so each tile serves the rows of both its row block and
-its column block), with the top-k selection fused into the tiles as a threshold filter
-(only scores that beat a row's current k'-th best are kept as candidates). Every float32
-score is within a proven bound ``eps`` of the exact value, so rows whose float32 top-k has
-gaps wider than ``2 * eps`` are already exact; the remaining near-tie rows are re-ranked in
-float64 over every candidate that could belong, and rows whose candidates do not cover the
-tie band are recomputed against all points. The result therefore does not depend on the
-thread count, the device or the tile size. The full N x N matrix is never held.
+its column block), with the top-k selection fused into the tiles as a threshold filter:
+only scores above a row's current k'-th best (k' = k + margin) become candidates, found via
+block maxima over runs of 32 scores, and are folded into the row's list tile by tile. The
+full N x N matrix is never held; memory is O(N d + N k' + tile^2).
+
+Why it is still exact: every float32 score is within a proven bound ``eps`` of the exact
+value (GEMM rounding, gamma_d, plus the rounding of the inputs), so two candidates whose
+float32 scores differ by more than 2 eps are already in exact order. Each row's candidate
+list is split at those wide gaps into runs; only runs of two or more candidates get float64
+distances and are ordered by (distance, index). If the run holding the k-th candidate
+reaches the end of the list, a point outside it could still tie, so that row is scored
+against all points and every point within 2 eps is re-ranked in float64. The result does
+not depend on the thread count, the device, the tile size or the margin.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -44,8 +51,8 @@ _NEG_INF = float("-inf")
 # ----------------------------------------------------------------------------------- checks
 
 
-def check_features(X: object, name: str = "X") -> np.ndarray:
-    """``X`` as a C-contiguous float64 (N, d) matrix, or ValueError naming the problem."""
+def _validated_input(X: object, name: str = "X") -> np.ndarray:
+    """C-contiguous float32/float64 (N >= 2, d >= 1); finiteness is checked with the norms."""
     arr = np.asarray(X)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D (N, d) array, got shape {arr.shape}")
@@ -55,7 +62,13 @@ def check_features(X: object, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} has {arr.shape[0]} row(s); need at least 2")
     if arr.shape[1] < 1:
         raise ValueError(f"{name} has 0 columns")
-    X64 = np.ascontiguousarray(arr, dtype=np.float64)
+    keep = arr.dtype in (np.float32, np.float64)  # float32 stays float32: no 2x copy
+    return np.ascontiguousarray(arr, dtype=arr.dtype if keep else np.float64)
+
+
+def check_features(X: object, name: str = "X") -> np.ndarray:
+    """``X`` as a C-contiguous finite float64 (N, d) matrix, or ValueError naming the problem."""
+    X64 = _validated_input(X, name).astype(np.float64, copy=False)
     bad = ~np.isfinite(X64).all(axis=1)
     if bad.any():
         raise ValueError(f"{name} has NaN or Inf values (first bad row: {int(np.argmax(bad))})")
@@ -94,19 +107,35 @@ def cosine_normalise(X64: np.ndarray, name: str = "X") -> np.ndarray:
 # ------------------------------------------------------------------------- float64 distances
 
 
-def pair_distances(F64: np.ndarray, rows: np.ndarray, cols: np.ndarray, metric: str) -> np.ndarray:
+@dataclass(frozen=True)
+class Canonical:
+    """The float64 rows the distances are defined on, built only where needed.
+
+    Cosine: ``x / sqrt(sum(x * x))`` (the norms are stored once); euclidean: ``x`` itself.
+    Row by row this gives the same bits as building the whole float64 matrix.
+    """
+
+    X: np.ndarray  # validated input, float32 or float64
+    metric: str
+    norms: np.ndarray | None  # float64 row norms (cosine only)
+
+    def rows(self, idx: np.ndarray) -> np.ndarray:
+        x = self.X[idx].astype(np.float64, copy=False)
+        return x / self.norms[idx, None] if self.norms is not None else x
+
+
+def pair_distances(canon: Canonical, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Canonical float64 distance of each pair (rows[t], cols[t]).
 
-    ``F64`` is the unit-normalised matrix for cosine and the raw matrix for euclidean. The
-    per-pair elementwise product/difference summed along a contiguous axis gives identical
-    bits for identical rows, so exact duplicates tie exactly.
+    The per-pair elementwise product (difference) summed along a contiguous axis gives
+    identical bits for identical rows, so exact duplicates tie exactly.
     """
     out = np.empty(len(rows), dtype=np.float64)
-    step = max(1, (1 << 21) // F64.shape[1])  # keep the gathered chunk in cache-sized pieces
+    step = max(1, (1 << 20) // canon.X.shape[1])  # gathered chunks stay cache-sized
     for s in range(0, len(rows), step):
-        a = F64[rows[s : s + step]]
-        b = F64[cols[s : s + step]]
-        if metric == "cosine":
+        a = canon.rows(rows[s : s + step])
+        b = canon.rows(cols[s : s + step])
+        if canon.metric == "cosine":
             out[s : s + step] = 1.0 - (a * b).sum(axis=1)
         else:
             diff = a - b
@@ -134,29 +163,71 @@ def _resolve_device(device: str | torch.device | None) -> torch.device:
     return torch.device(device)
 
 
-def _score_operands(X64: np.ndarray, F64: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """float32 (A, B, eps) with A_i . B_j = similarity score (larger = nearer) and
-    |float32 score - exact score| <= eps_i for every pair (i, j)."""
-    n, d = X64.shape
-    if metric == "cosine":
-        A = F64.astype(np.float32)
-        # GEMM accumulation (gamma_d) plus rounding the unit rows to float32.
-        eps = np.full(n, _SAFETY * (d + 4) * _U32)
-        return A, A, eps
-    # Euclidean: centre and scale (order-preserving) so scores are O(1) and cannot overflow;
-    # augmented rows make the GEMM return -||x_i - x_j||^2 directly.
-    Xc = X64 - X64.mean(axis=0)
-    r = np.sqrt((Xc * Xc).sum(axis=1))
+def _row_chunks(n: int, d: int) -> Iterator[slice]:
+    step = max(1, (1 << 20) // d)  # ~8 MB of float64 per chunk
+    for s in range(0, n, step):
+        yield slice(s, min(s + step, n))
+
+
+def _first_nonfinite_row(X: np.ndarray, rows: np.ndarray, name: str) -> None:
+    """Rows whose sum of squares is not finite: NaN/Inf in the data, or overflow."""
+    for r in rows:
+        if not np.isfinite(X[r]).all():
+            raise ValueError(f"{name} has NaN or Inf values (first bad row: {int(r)})")
+    raise ValueError(f"{name} row {int(rows[0])} is too large: its squared norm overflows float64")
+
+
+def _cosine_operands(X: np.ndarray, name: str) -> tuple[Canonical, np.ndarray, np.ndarray]:
+    n, d = X.shape
+    norms = np.empty(n)
+    A = np.empty((n, d), dtype=np.float32)
+    for c in _row_chunks(n, d):
+        x = X[c].astype(np.float64, copy=False)
+        nr = np.sqrt((x * x).sum(axis=1))
+        bad = ~np.isfinite(nr)
+        if bad.any():
+            _first_nonfinite_row(X, np.flatnonzero(bad) + c.start, name)
+        zero = nr == 0
+        if zero.any():
+            raise ValueError(
+                f"{name} has a zero vector (first at row {int(np.argmax(zero)) + c.start}); cosine distance is undefined"
+            )
+        norms[c] = nr
+        A[c] = x / nr[:, None]  # the canonical unit rows, rounded once to float32
+    # GEMM accumulation (gamma_d) plus the rounding of the unit rows.
+    eps = np.full(n, _SAFETY * (d + 4) * _U32)
+    return Canonical(X, "cosine", norms), A, eps
+
+
+def _euclidean_operands(X: np.ndarray, name: str) -> tuple[Canonical, np.ndarray, np.ndarray, np.ndarray]:
+    n, d = X.shape
+    mean = np.zeros(d)
+    for c in _row_chunks(n, d):
+        sq = (X[c].astype(np.float64, copy=False) ** 2).sum(axis=1)
+        bad = ~np.isfinite(sq)
+        if bad.any():
+            _first_nonfinite_row(X, np.flatnonzero(bad) + c.start, name)
+        mean += X[c].sum(axis=0, dtype=np.float64)
+    mean /= n
+    # Centre (in float64: an offset far from the origin would swamp float32) and scale to
+    # unit radius, both order-preserving, so scores are O(1) and cannot overflow.
+    r = np.empty(n)
+    for c in _row_chunks(n, d):
+        xc = X[c].astype(np.float64, copy=False) - mean
+        r[c] = np.sqrt((xc * xc).sum(axis=1))
     scale = float(r.max()) or 1.0
-    Xs = Xc / scale
-    r = r / scale
-    sq = (Xs * Xs).sum(axis=1)
-    A = np.hstack([2.0 * Xs, -sq[:, None], -np.ones((n, 1))]).astype(np.float32)
-    B = np.hstack([Xs, np.ones((n, 1)), sq[:, None]]).astype(np.float32)
-    # |sum of terms| <= (|x_i| + |x_j|)^2 <= (r_i + 1)^2 after scaling; scores are in units
-    # of scale^2, which is how the float64 distances are compared below.
+    r /= scale
+    # Augmented rows: A_i . B_j = 2 x_i.x_j - |x_i|^2 - |x_j|^2 = -|x_i - x_j|^2 in one GEMM.
+    A = np.empty((n, d + 2), dtype=np.float32)
+    B = np.empty((n, d + 2), dtype=np.float32)
+    for c in _row_chunks(n, d):
+        xs = (X[c].astype(np.float64, copy=False) - mean) / scale
+        sq = (xs * xs).sum(axis=1)
+        A[c, :d], A[c, d], A[c, d + 1] = 2.0 * xs, -sq, -1.0
+        B[c, :d], B[c, d], B[c, d + 1] = xs, 1.0, sq
+    # |sum of the d + 2 terms| <= (|x_i| + |x_j|)^2 <= (r_i + 1)^2 in scaled units.
     eps = _SAFETY * (d + 10) * _U32 * (r + 1.0) ** 2
-    return A, B, eps
+    return Canonical(X, "euclidean", None), A, B, eps
 
 
 def _fold(
@@ -183,8 +254,34 @@ def _fold(
     best_i[row0 : row0 + nrows] = torch.gather(D_i, 1, j)
 
 
-def _tile_view(buf: torch.Tensor, m: int, n: int) -> torch.Tensor:
-    return buf.view(-1)[: m * n].view(m, n)
+_CHUNK = 32  # scores per block maximum in the filter
+
+
+def _filter_rows(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(row, col, score) of entries of S above their row's threshold, rows ascending.
+
+    Block maxima over runs of _CHUNK columns are compared first (one cheap reduction), so
+    the exact compare and nonzero touch only the few runs that can hold a candidate.
+    """
+    m, w = S.shape
+    runs = S.view(m, w // _CHUNK, _CHUNK)
+    r, ch = torch.nonzero(runs.amax(dim=2) > tau[:, None], as_tuple=True)
+    sub = runs[r, ch]  # (q, _CHUNK)
+    q, j = torch.nonzero(sub > tau[r][:, None], as_tuple=True)
+    return r[q], ch[q] * _CHUNK + j, sub[q, j]
+
+
+def _filter_cols(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(col, row, score) of entries of S above their column's threshold, cols ascending."""
+    m, w = S.shape
+    runs = S.view(m // _CHUNK, _CHUNK, w)
+    ch, c = torch.nonzero(runs.amax(dim=1) > tau[None, :], as_tuple=True)
+    sub = runs[ch, :, c]  # (q, _CHUNK)
+    q, j = torch.nonzero(sub > tau[c][:, None], as_tuple=True)
+    cols, rows, vals = c[q], ch[q] * _CHUNK + j, sub[q, j]
+    # Group by column; the int32 keys are unique, so an unstable sort is deterministic.
+    order = torch.sort((cols * m + rows).to(torch.int32)).indices
+    return cols[order], rows[order], vals[order]
 
 
 def _symmetric_topk(
@@ -199,128 +296,135 @@ def _symmetric_topk(
 
     n = A.shape[0]
     dev = A.device
-    best_v = torch.full((n, kk), _NEG_INF, device=dev)
-    best_i = torch.full((n, kk), -1, dtype=torch.int64, device=dev)
-    tile = math.ceil(n / math.ceil(n / tile))  # equal blocks: no thin last block with weak thresholds
-    starts = list(range(0, n, tile))
-    buf = torch.empty(tile * tile, device=dev)
-    bar = tqdm(
-        total=len(starts) * (len(starts) + 1) // 2, disable=not progress, desc="kNN tiles", unit="tile", leave=False
-    )
+    # Equal blocks (no thin last block with weak thresholds), a multiple of _CHUNK rows;
+    # padding rows score -inf against everything and accept nothing (threshold +inf).
+    blocks = math.ceil(n / max(tile, kk + 1))
+    tile = math.ceil(n / blocks / _CHUNK) * _CHUNK
+    blocks = math.ceil(n / tile)
+    n_pad = blocks * tile
+    if n_pad > n:
+        A = torch.cat([A, A.new_zeros(n_pad - n, A.shape[1])])
+        B = A if B is A else torch.cat([B, B.new_zeros(n_pad - n, B.shape[1])])
+    best_v = torch.full((n_pad, kk), _NEG_INF, device=dev)
+    best_i = torch.full((n_pad, kk), -1, dtype=torch.int64, device=dev)
+    starts = list(range(0, n_pad, tile))
+    buf = torch.empty(tile, tile, device=dev)
+    bar = tqdm(total=blocks * (blocks + 1) // 2, disable=not progress, desc="kNN tiles", unit="tile", leave=False)
 
-    # Diagonal tiles first: an exact top-k' over the first few columns of each block seeds
-    # the rows' thresholds; the rest of the block then goes through the filter below.
-    seed = min(tile, max(4 * kk, 256))
+    def scores(s: int, t: int) -> torch.Tensor:
+        torch.mm(A[s : s + tile], B[t : t + tile].T, out=buf)
+        if t + tile > n:  # padding columns (and rows) never win
+            buf[:, max(n - t, 0) :] = _NEG_INF
+            buf[max(n - s, 0) :, :] = _NEG_INF
+        return buf
+
+    # Diagonal tiles first: an exact top-k' inside each block seeds every row's threshold.
     for s in starts:
-        e = min(s + tile, n)
-        S = _tile_view(buf, e - s, e - s)
-        torch.mm(A[s:e], B[s:e].T, out=S)
+        S = scores(s, s)
         S.fill_diagonal_(_NEG_INF)
-        w = min(seed, e - s)
-        m = min(kk, w)
-        v, i = torch.topk(S[:, :w], m, dim=1)
-        best_v[s:e, :m] = v
-        best_i[s:e, :m] = torch.where(torch.isinf(v), torch.full_like(i, -1), i + s)  # never self
-        if w < e - s:
-            rest = S[:, w:]
-            r, c = torch.nonzero(rest > best_v[s:e, -1:], as_tuple=True)
-            if len(r):
-                _fold(best_v, best_i, s, r, c + (s + w), rest[r, c])
+        v, i = torch.topk(S, kk, dim=1)
+        best_v[s : s + tile] = v
+        best_i[s : s + tile] = torch.where(torch.isinf(v), torch.full_like(i, -1), i + s)  # never self
         bar.update(1)
+    best_v[n:] = float("inf")
 
-    # Off-diagonal tiles: keep only scores above the row's current k'-th best (a cheap
-    # compare + nonzero instead of a top-k over the whole tile), fold them in at once so the
-    # thresholds tighten as the scan goes on.
+    # Off-diagonal tiles: keep only scores above the row's current k'-th best, folding them in
+    # tile by tile so the thresholds tighten as the scan goes on.
+    threads = torch.get_num_threads()
     for a, s in enumerate(starts):
-        e = min(s + tile, n)
         for t in starts[a + 1 :]:
-            f = min(t + tile, n)
-            S = _tile_view(buf, e - s, f - t)
-            torch.mm(A[s:e], B[t:f].T, out=S)
-            r, c = torch.nonzero(S > best_v[s:e, -1:], as_tuple=True)
-            r2, c2 = torch.nonzero(S > best_v[t:f, -1][None, :], as_tuple=True)
-            if len(r):
-                _fold(best_v, best_i, s, r, c + t, S[r, c])
-            if len(r2):
-                # Group the mirror candidates by their row; the int32 keys are unique, so an
-                # unstable sort is still deterministic (and int32 sorts fast).
-                order = torch.sort((c2 * (e - s) + r2).to(torch.int32)).indices
-                r2, c2 = r2[order], c2[order]
-                _fold(best_v, best_i, t, c2, r2 + s, S[r2, c2])
+            S = scores(s, t)
+            # The selection is many small ops: one thread each avoids a barrier per op, which
+            # costs more than it gains (and stalls badly on a busy machine); GEMMs keep all.
+            if dev.type == "cpu":
+                torch.set_num_threads(1)
+            try:
+                r, c, v = _filter_rows(S, best_v[s : s + tile, -1])
+                c2, r2, v2 = _filter_cols(S, best_v[t : t + tile, -1])
+                if len(r):
+                    _fold(best_v, best_i, s, r, c + t, v)
+                if len(c2):
+                    _fold(best_v, best_i, t, c2, r2 + s, v2)
+            finally:
+                torch.set_num_threads(threads)
             bar.update(1)
     bar.close()
-    return best_v, best_i
+    return best_v[:n], best_i[:n]
 
 
 # --------------------------------------------------------------------------- exact re-check
 
 
-def _rerank_rows(
-    F64: np.ndarray, rows: np.ndarray, cand: np.ndarray, k: int, metric: str
-) -> np.ndarray:
-    """For each row, sort its candidate columns by (float64 distance, index); first k."""
-    m, c = cand.shape
-    d64 = pair_distances(F64, np.repeat(rows, c), cand.reshape(-1), metric).reshape(m, c)
-    order = np.lexsort((cand, d64), axis=-1)[:, :k]
-    return np.take_along_axis(cand, order, axis=1)
-
-
 def _fallback_rows(
-    A: torch.Tensor, B: torch.Tensor, F64: np.ndarray, rows: np.ndarray, eps: np.ndarray, k: int, metric: str
+    A: torch.Tensor, B: torch.Tensor, canon: Canonical, rows: np.ndarray, eps: np.ndarray, k: int
 ) -> np.ndarray:
-    """Rows whose candidates did not cover the near-tie band: score them against all
-    points and re-rank every point inside the band in float64."""
+    """Rows whose candidates end inside a near-tie run: score them against all points and
+    re-rank in float64 every point within 2 eps of the k-th float32 score."""
     n = A.shape[0]
     out = np.empty((len(rows), k), dtype=np.int64)
     step = max(1, (1 << 24) // n)
     for s in range(0, len(rows), step):
         rr = rows[s : s + step]
-        S = A[torch.as_tensor(rr, device=A.device)] @ B.T
-        S[torch.arange(len(rr), device=S.device), torch.as_tensor(rr, device=S.device)] = _NEG_INF
-        kth = torch.topk(S, k, dim=1).values[:, -1].cpu().numpy().astype(np.float64)
-        S_np = S.cpu().numpy()
-        for j, i in enumerate(rr):
-            band = np.flatnonzero(S_np[j] >= kth[j] - 2.0 * eps[i])
-            band = band[band != i]
-            out[s + j] = _rerank_rows(F64, np.array([i]), band[None, :], k, metric)[0]
+        rr_t = torch.as_tensor(rr, device=A.device)
+        S = A[rr_t] @ B.T
+        S[torch.arange(len(rr), device=S.device), rr_t] = _NEG_INF
+        kth = torch.topk(S, k, dim=1).values[:, -1].double()
+        low = (kth - 2.0 * torch.as_tensor(eps[rr], device=S.device)).float()
+        low = torch.nextafter(low, torch.full_like(low, _NEG_INF))  # round the bound outwards
+        r, c = (t.cpu().numpy() for t in torch.nonzero(S >= low[:, None], as_tuple=True))
+        counts = np.bincount(r, minlength=len(rr))
+        slot = np.arange(len(r)) - (np.cumsum(counts) - counts)[r]
+        cand = np.full((len(rr), int(counts.max())), n, dtype=np.int64)  # padding sorts last
+        cand[r, slot] = c
+        d64 = np.full(cand.shape, np.inf)
+        d64[r, slot] = pair_distances(canon, rr[r], c)
+        order = np.lexsort((cand, d64), axis=-1)[:, :k]
+        out[s : s + step] = np.take_along_axis(cand, order, axis=1)
     return out
 
 
 def _exact_from_candidates(
-    vals: np.ndarray,
-    idx: np.ndarray,
-    eps: np.ndarray,
-    k: int,
-    F64: np.ndarray,
-    A: torch.Tensor,
-    B: torch.Tensor,
-    metric: str,
+    vals32: np.ndarray, idx: np.ndarray, eps: np.ndarray, k: int, canon: Canonical, A: torch.Tensor, B: torch.Tensor
 ) -> np.ndarray:
-    n, kk = vals.shape
-    vals = vals.astype(np.float64)
-    two_eps = 2.0 * eps[:, None]
-    # A row is exact as it stands when consecutive float32 scores (through the (k+1)-th) are
-    # more than 2 eps apart: the exact order then cannot differ from the float32 order.
-    top = min(k + 1, kk)
-    clean = (vals[:, : top - 1] - vals[:, 1:top] > two_eps).all(axis=1)
+    """Exact top-k from each row's float32 top-k' (scores descending).
+
+    Every float32 score is within eps of the exact one, so two candidates whose float32
+    scores differ by more than 2 eps are already in exact order. Split each row's candidate
+    list at those wide gaps into runs; only runs of two or more need float64 distances, and
+    the run holding the k-th candidate must end before the list does (else a point outside
+    the list could tie with it: such rows go to the full fallback).
+    """
+    n, kk = vals32.shape
+    vals = vals32.astype(np.float64)
+    wide = vals[:, :-1] - vals[:, 1:] > 2.0 * eps[:, None]  # (n, kk-1): gap after position m
+    top = min(k, kk - 1)
     result = idx[:, :k].copy()
-    unclean = np.flatnonzero(~clean)
-    if len(unclean) == 0:
-        return result
-    # Every point whose exact score could reach the k-th lies within 2 eps of the float32
-    # k-th score; the candidates cover that band when the last one is already below it.
-    if kk == n - 1:
-        covered = np.ones(len(unclean), dtype=bool)
+    todo = np.flatnonzero(~wide[:, :top].all(axis=1)) if top else np.arange(0)
+    if kk == n - 1:  # every other point is a candidate: nothing lies outside the list
+        covered = np.ones(len(todo), dtype=bool)
     else:
-        covered = vals[unclean, k - 1] - vals[unclean, kk - 1] > two_eps[unclean, 0]
-    ok = unclean[covered]
-    step = max(1, (1 << 20) // kk)
-    for s in range(0, len(ok), step):
-        rows = ok[s : s + step]
-        result[rows] = _rerank_rows(F64, rows, idx[rows], k, metric)
-    bad = unclean[~covered]
+        covered = wide[todo, k - 1 :].any(axis=1)
+    ok = todo[covered]
+    if len(ok):
+        w = wide[ok]
+        run = np.concatenate([np.zeros((len(ok), 1), np.int64), np.cumsum(w, axis=1)], axis=1)  # run id
+        # Positions after the run that holds the k-th candidate cannot enter the top k.
+        last = run[:, k - 1 : k]
+        relevant = run <= last
+        shared = np.zeros((len(ok), kk), dtype=bool)
+        shared[:, 1:] |= ~w
+        shared[:, :-1] |= ~w
+        need = shared & relevant  # members of multi-point runs
+        r_need, c_need = np.nonzero(need)
+        d64 = np.zeros((len(ok), kk))
+        d64[r_need, c_need] = pair_distances(canon, ok[r_need], idx[ok][r_need, c_need])
+        run_key = np.where(relevant, run, np.iinfo(np.int64).max)
+        cand = idx[ok]
+        order = np.lexsort((cand, d64, run_key), axis=-1)[:, :k]
+        result[ok] = np.take_along_axis(cand, order, axis=1)
+    bad = todo[~covered]
     if len(bad):
-        result[bad] = _fallback_rows(A, B, F64, bad, eps, k, metric)
+        result[bad] = _fallback_rows(A, B, canon, bad, eps, k)
     return result
 
 
@@ -348,7 +452,8 @@ def knn_indices(
         device: torch device for the float32 pass; default: CUDA when present, else CPU.
         tile: tile edge in rows (memory ~ tile^2 floats, at most 46340); default 2048 (CPU),
             8192 (CUDA).
-        margin: extra candidates kept per row for the near-tie re-check (default 4 + k // 2).
+        margin: extra candidates kept per row for the near-tie re-check (default
+            2 + ceil(d / 512)); a speed knob only, results do not depend on it.
         progress: show a tqdm bar (stderr) over the tiles.
 
     Returns:
@@ -359,30 +464,34 @@ def knn_indices(
         ValueError: bad shape, NaN/Inf (first bad row named), fewer than 2 rows, k out of
         range, unknown metric, or a zero vector under cosine.
     """
-    X64 = check_features(X)
+    Xv = _validated_input(X)
     metric = check_metric(metric)
-    n = X64.shape[0]
+    n = Xv.shape[0]
     k = check_k(k, n, include_self)
     k_other = k - 1 if include_self else k
     self_col = np.arange(n, dtype=np.int64)[:, None]
     if k_other == 0:
+        _cosine_operands(Xv, "X") if metric == "cosine" else _euclidean_operands(Xv, "X")  # same checks
         return self_col
-    F64 = cosine_normalise(X64) if metric == "cosine" else X64
     dev = _resolve_device(device)
     if tile is None:
         tile = 8192 if dev.type == "cuda" else 2048
     if margin is None:
-        margin = 4 + k_other // 2
+        # More near-ties at the k-th candidate as eps grows with d; a short list sends rows
+        # to the (slower, still exact) fallback, a long one costs filter work.
+        margin = 2 + math.ceil(Xv.shape[1] / 512)
     kk = min(k_other + max(1, int(margin)), n - 1)
 
-    A_np, B_np, eps = _score_operands(X64, F64, metric)
+    if metric == "cosine":
+        canon, A_np, eps = _cosine_operands(Xv, "X")
+        B_np = A_np
+    else:
+        canon, A_np, B_np, eps = _euclidean_operands(Xv, "X")
     with _full_fp32_matmul(), torch.inference_mode():
         A = torch.from_numpy(A_np).to(dev)
         B = A if B_np is A_np else torch.from_numpy(B_np).to(dev)
         vals, idx = _symmetric_topk(A, B, kk, min(max(1, int(tile)), 46340), progress)
-        out = _exact_from_candidates(
-            vals.cpu().numpy(), idx.cpu().numpy(), eps, k_other, F64, A, B, metric
-        )
+        out = _exact_from_candidates(vals.cpu().numpy(), idx.cpu().numpy(), eps, k_other, canon, A, B)
     if include_self:
         out = np.hstack([self_col, out])
     return np.ascontiguousarray(out, dtype=np.int64)

@@ -45,8 +45,8 @@ def table1_wide(long: pd.DataFrame, metric: str, k: int, self_rule: str, decimal
         sig = bool(r["significant"])
         row = {"dataset": r["dataset_label"], "direction": DIRECTION_LABELS[r["direction"]],
                "mapping": r["mapping"], "text features": r["text_label"]}
-        records.append({**row, "column": f"{r['image_label']} X,f(X)", "cell": _cell(x, sig and x >= y, decimals)})
-        records.append({**row, "column": f"{r['image_label']} Y,f(X)", "cell": _cell(y, sig and y > x, decimals)})
+        records.append({**row, "column": f"{r['image_label']}: X,f(X)", "cell": _cell(x, sig and x >= y, decimals)})
+        records.append({**row, "column": f"{r['image_label']}: Y,f(X)", "cell": _cell(y, sig and y > x, decimals)})
     cells = pd.DataFrame(records)
     index = ["dataset", "direction", "mapping", "text features"]
     rows = list(dict.fromkeys(map(tuple, cells[index].to_numpy().tolist())))

@@ -1,0 +1,379 @@
+"""Train many mappings of one architecture at once, as one batched tensor program.
+
+Every run m (a :class:`RunSpec`) has its own training rows, seed, learning rate, dropout and
+margin; all runs share the kind, the width, the loss, the batch size and the number of epochs.
+Their weights are stacked into (M, out, in) tensors and trained with ``torch.baddbmm``, so one
+step advances every run by one mini-batch.
+
+What this reproduces, run by run, is ``fit_mapping`` with the same arguments:
+
+* weights: ``build_mapping(kind, ..., seed=seed)`` of each run, stacked;
+* batch order: each run's own ``torch.Generator`` seeded with its seed, one ``randperm`` of its
+  training rows per epoch, consecutive slices of ``batch_size`` (the last one partial);
+* dropout masks and max-margin candidate orders: the runs' own generators (streams of the
+  seed), drawn with the same shapes in the same order as ``fit_mapping`` draws them;
+* RMSprop (ρ = 0.9, ε = 1e-8, no momentum, not centred) written out with a per-run learning
+  rate, in torch.optim.RMSprop's operation order.
+
+Unequal training sets: runs with fewer rows finish an epoch in fewer steps. Each epoch has as
+many steps as the largest run needs; a run's batch is padded to ``batch_size`` with masked
+rows, and in steps past its last batch it is inactive (no parameter or RMSprop-state update),
+so its trajectory is exactly its sequential one.
+
+Equality with ``fit_mapping`` is to float tolerance, not bit-exact: batched and single matrix
+products (and masked vs plain means) round differently in the last bits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from crossmodal.mappings.losses import LOSSES, loss_per_item, max_margin_per_item
+from crossmodal.mappings.models import (
+    DROPOUT_STREAM,
+    ORDER_STREAM,
+    build_mapping,
+    layer_dims,
+    stream_seed,
+)
+from crossmodal.mappings.train import (
+    DEFAULT_BATCH_SIZE,
+    RMSPROP_EPS,
+    RMSPROP_RHO,
+    TrainHistory,
+    _as_tensor,
+)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One model of a batch: training rows (indices into X/Y), seed and its own settings.
+
+    ``val``: rows whose loss is recorded after every epoch (None: no validation loss).
+    ``margin`` matters for the max-margin loss only; ``dropout`` not for ``lin``.
+    """
+
+    train: np.ndarray
+    seed: int = 0
+    lr: float = 1e-3
+    dropout: float = 0.0
+    margin: float = 1.0
+    val: np.ndarray | None = None
+
+
+@dataclass
+class BatchedFit:
+    """The trained stack: per layer weights (M, out, in) and biases (M, out), and per-run
+    per-epoch losses (``loss`` (M, epochs); ``val_loss`` likewise, NaN for runs without val)."""
+
+    kind: str
+    hidden: int | None
+    loss_name: str
+    batch_size: int
+    runs: list[RunSpec]
+    weights: list[torch.Tensor]
+    biases: list[torch.Tensor]
+    loss: np.ndarray
+    val_loss: np.ndarray | None
+    config: dict[str, object] = field(default_factory=dict)
+
+    def model(self, m: int) -> nn.Sequential:
+        """Run m as an ordinary module (eval mode), usable with ``predict``."""
+        run = self.runs[m]
+        d_out, d_in = self.weights[-1].shape[1], self.weights[0].shape[2]
+        model = build_mapping(self.kind, d_in, d_out, self.hidden, seed=run.seed, dropout=run.dropout)  # type: ignore[arg-type]
+        linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+        with torch.no_grad():
+            for layer, w, b in zip(linears, self.weights, self.biases):
+                layer.weight.copy_(w[m].cpu())
+                layer.bias.copy_(b[m].cpu())
+        return model.to(self.weights[0].device).eval()
+
+    def predict(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """f_m(X) for every run m: a float32 (M, N, d_out) array (eval mode, no dropout)."""
+        Xt = _as_tensor(X, "X", str(self.weights[0].device))
+        out = []
+        with torch.no_grad():
+            for s in range(0, Xt.shape[0], batch_size):
+                xb = Xt[s : s + batch_size].unsqueeze(0).expand(len(self.runs), -1, -1)
+                out.append(_forward(self.weights, self.biases, xb))
+        if not out:
+            return np.zeros((len(self.runs), 0, self.weights[-1].shape[1]), dtype=np.float32)
+        return torch.cat(out, dim=1).cpu().numpy()
+
+    def histories(self) -> list[TrainHistory]:
+        """One ``TrainHistory`` per run, shaped like ``fit_mapping``'s."""
+        out = []
+        for m, run in enumerate(self.runs):
+            cfg = dict(self.config, seed=run.seed, lr=run.lr, dropout=run.dropout, n_train=len(run.train))
+            if self.loss_name == "max-margin":
+                cfg["margin"] = run.margin
+            val = None if self.val_loss is None or run.val is None else [float(v) for v in self.val_loss[m]]
+            out.append(TrainHistory(loss=[float(v) for v in self.loss[m]], val_loss=val, config=cfg))
+        return out
+
+
+def _forward(
+    weights: Sequence[torch.Tensor],
+    biases: Sequence[torch.Tensor],
+    h: torch.Tensor,
+    dropout: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Stacked MLP: baddbmm per layer, ReLU (then ``dropout(layer, h)``) after hidden layers."""
+    last = len(weights) - 1
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+        if i < last:
+            h = torch.relu(h)
+            if dropout is not None:
+                h = dropout(i, h)
+    return h
+
+
+def rmsprop_step(
+    params: Sequence[torch.Tensor],
+    grads: Sequence[torch.Tensor],
+    square_avg: Sequence[torch.Tensor],
+    lr: torch.Tensor,
+    active: torch.Tensor | None = None,
+    alpha: float = RMSPROP_RHO,
+    eps: float = RMSPROP_EPS,
+) -> None:
+    """In place, per run m (leading dim): torch.optim.RMSprop's update with lr[m].
+
+    sq ← α·sq + (1 − α)·g²;  p ← p + (−lr)·g / (√sq + ε). Runs with ``active[m]`` False are
+    left untouched (parameters and state), as if they had not taken the step.
+    ``grads`` are overwritten (used as scratch space: the stacked tensors are large, and
+    in-place passes are what makes this step cheap).
+    """
+    with torch.no_grad():
+        for p, g, sq in zip(params, grads, square_avg):
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            a = None if active is None else active.view(shape)
+            if a is None:
+                sq.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+                avg = sq.sqrt().add_(eps)
+            else:
+                new_sq = torch.addcmul(sq.mul(alpha), g, g, value=1 - alpha)
+                avg = new_sq.sqrt().add_(eps)
+                sq.copy_(torch.where(a, new_sq, sq))
+            step = g.mul_((-lr).view(shape)).div_(avg)  # (value * t1) / t2, as torch's addcdiv
+            if a is not None:
+                step = torch.where(a, step, torch.zeros((), dtype=step.dtype, device=step.device))
+            p.add_(step)
+
+
+def _epoch_schedule(
+    perms: Sequence[torch.Tensor], batch_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rows, valid), both (steps, M, batch_size): run m's epoch order cut into batches and
+    padded with row 0 / False, steps = the most batches any run needs."""
+    steps = max(math.ceil(len(p) / batch_size) for p in perms)
+    rows = torch.zeros(len(perms), steps * batch_size, dtype=torch.long)
+    valid = torch.zeros(len(perms), steps * batch_size, dtype=torch.bool)
+    for m, p in enumerate(perms):
+        rows[m, : len(p)] = p
+        valid[m, : len(p)] = True
+    shape = (len(perms), steps, batch_size)
+    return rows.view(shape).transpose(0, 1), valid.view(shape).transpose(0, 1)
+
+
+def _check_runs(runs: Sequence[RunSpec], n: int, kind: str) -> None:
+    if not runs:
+        raise ValueError("need at least one run")
+    for i, r in enumerate(runs):
+        t = np.asarray(r.train)
+        if t.ndim != 1 or len(t) == 0 or t.min() < 0 or t.max() >= n:
+            raise ValueError(f"run {i}: train must be non-empty 1-d row indices in [0, {n})")
+        if r.val is not None and (len(r.val) == 0 or np.min(r.val) < 0 or np.max(r.val) >= n):
+            raise ValueError(f"run {i}: val must be non-empty row indices in [0, {n})")
+        if r.lr <= 0 or not 0.0 <= r.dropout < 1.0:
+            raise ValueError(f"run {i}: need lr > 0 and 0 <= dropout < 1")
+        if r.dropout and kind == "lin":
+            raise ValueError(f"run {i}: dropout acts on hidden layers; 'lin' has none")
+
+
+def fit_batched(
+    X: np.ndarray,
+    Y: np.ndarray,
+    runs: Sequence[RunSpec],
+    kind: str,
+    hidden: int | None,
+    epochs: int,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    loss: str = "mse",
+    labels: np.ndarray | None = None,
+    device: str = "cpu",
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+    val_loss: str | None = None,
+) -> BatchedFit:
+    """Train ``len(runs)`` mappings of ``kind``/``hidden`` on rows of (X, Y) at once.
+
+    Run m equals ``fit_mapping(X[r.train], Y[r.train], kind, hidden, r.lr, epochs, batch_size,
+    seed=r.seed, loss=loss, validation=(X[r.val], Y[r.val]), dropout=r.dropout,
+    margin=r.margin, labels=labels[r.train], val_labels=labels[r.val])`` to float tolerance.
+    ``labels`` (one per row of X, max-margin only): None = every other item is another class.
+    ``val_loss``: the loss recorded on the validation rows; None = the training loss.
+    """
+    val_name = loss if val_loss is None else val_loss
+    if loss not in LOSSES or val_name not in LOSSES:
+        raise ValueError(f"loss and val_loss must be one of {LOSSES}, got {loss!r} and {val_loss!r}")
+    if epochs < 0 or batch_size < 1:
+        raise ValueError("need epochs >= 0 and batch_size >= 1")
+    Xt, Yt = _as_tensor(X, "X", device), _as_tensor(Y, "Y", device)
+    if Xt.shape[0] != Yt.shape[0]:
+        raise ValueError(f"X has {Xt.shape[0]} rows but Y has {Yt.shape[0]}")
+    runs = list(runs)
+    _check_runs(runs, Xt.shape[0], kind)
+    layer_dims(kind, Xt.shape[1], Yt.shape[1], hidden)  # validates kind and hidden
+    M = len(runs)
+    lab = None if labels is None or "max-margin" not in (loss, val_name) else torch.as_tensor(np.asarray(labels)).to(device)
+    if lab is not None and (lab.dim() != 1 or lab.shape[0] != Xt.shape[0]):
+        raise ValueError(f"labels must be 1-d with {Xt.shape[0]} entries")
+
+    # The very same initial weights as the sequential runs: build each and stack.
+    inits = [build_mapping(kind, Xt.shape[1], Yt.shape[1], hidden, seed=r.seed) for r in runs]  # type: ignore[arg-type]
+    linears = [[layer for layer in mdl if isinstance(layer, nn.Linear)] for mdl in inits]
+    W = [torch.stack([lin[i].weight.detach() for lin in linears]).to(device).requires_grad_() for i in range(len(linears[0]))]
+    B = [torch.stack([lin[i].bias.detach() for lin in linears]).to(device).requires_grad_() for i in range(len(linears[0]))]
+    del inits, linears
+    params = [t for pair in zip(W, B) for t in pair]
+    square_avg = [torch.zeros_like(p) for p in params]
+    lr = torch.tensor([r.lr for r in runs], dtype=torch.float32, device=device)
+    margin = torch.tensor([r.margin for r in runs], dtype=torch.float32, device=device)
+
+    train_rows = [torch.as_tensor(np.asarray(r.train, dtype=np.int64)) for r in runs]
+    shuffle = [torch.Generator().manual_seed(int(r.seed)) for r in runs]
+    drop_gen = [torch.Generator().manual_seed(stream_seed(r.seed, DROPOUT_STREAM)) if r.dropout else None for r in runs]
+    order_gen = [torch.Generator().manual_seed(stream_seed(r.seed, ORDER_STREAM)) for r in runs] if loss == "max-margin" else []
+    any_dropout = any(r.dropout for r in runs)
+    keep_scale = torch.tensor([1.0 - r.dropout for r in runs], dtype=torch.float32, device=device).view(M, 1, 1)
+
+    has_val = [r.val is not None for r in runs]
+    loss_hist = np.zeros((M, epochs), dtype=np.float64)
+    val_hist = np.full((M, epochs), np.nan) if any(has_val) else None
+    n_train = torch.tensor([len(t) for t in train_rows], dtype=torch.float64, device=device)
+
+    bar = tqdm(range(epochs), desc=f"fit {M}x{kind}", unit="epoch", disable=not progress, leave=False)
+    for epoch in bar:
+        perms = [t[torch.randperm(len(t), generator=g)] for t, g in zip(train_rows, shuffle)]
+        rows_all, valid_all = _epoch_schedule(perms, batch_size)
+        rows_all, valid_dev = rows_all.to(device), valid_all.to(device)
+        total = torch.zeros(M, dtype=torch.float64, device=device)
+        for s in range(rows_all.shape[0]):
+            rows, valid, valid_cpu = rows_all[s], valid_dev[s], valid_all[s]
+            counts_cpu = valid_cpu.sum(dim=1)
+            counts = counts_cpu.to(device)
+            xb, yb = Xt[rows], Yt[rows]
+
+            drop_fn = None
+            if any_dropout:
+                drop_fn = _dropout_fn(runs, drop_gen, counts_cpu, keep_scale, device)
+            pred = _forward(W, B, xb, drop_fn)
+            if loss == "max-margin":
+                order = _candidate_orders(order_gen, counts_cpu, batch_size).to(device)
+                per = max_margin_per_item(pred, yb, margin, order, None if lab is None else lab[rows], valid)
+            else:
+                per = loss_per_item(loss, pred, yb)
+            per = torch.where(valid, per, torch.zeros_like(per))
+            run_loss = per.sum(dim=1) / counts.clamp_min(1)
+            grads = torch.autograd.grad(run_loss.sum(), params)
+            full = bool((counts_cpu == batch_size).all())
+            rmsprop_step(params, grads, square_avg, lr, None if full else counts > 0)
+            total += run_loss.detach().double() * counts
+        loss_hist[:, epoch] = (total / n_train).cpu().numpy()
+        if val_hist is not None:
+            val_hist[:, epoch] = _validation_losses(W, B, Xt, Yt, runs, val_name, lab, device)
+        bar.set_postfix_str(f"mean loss={loss_hist[:, epoch].mean():.4g}")
+        if log is not None:
+            log(f"epoch {epoch + 1}/{epochs} {M}x{kind} mean train_{loss}={loss_hist[:, epoch].mean():.6g}")
+
+    config: dict[str, object] = {
+        "kind": kind, "hidden": hidden if kind != "lin" else None, "epochs": epochs, "batch_size": batch_size,
+        "loss": loss, "val_loss": val_name, "optimizer": "RMSprop", "rho": RMSPROP_RHO, "eps": RMSPROP_EPS,
+    }
+    return BatchedFit(
+        kind=kind, hidden=hidden if kind != "lin" else None, loss_name=loss, batch_size=batch_size, runs=runs,
+        weights=[w.detach() for w in W], biases=[b.detach() for b in B], loss=loss_hist, val_loss=val_hist,
+        config=config,
+    )
+
+
+def _dropout_fn(
+    runs: Sequence[RunSpec],
+    gens: Sequence[torch.Generator | None],
+    counts: torch.Tensor,
+    keep_scale: torch.Tensor,
+    device: str,
+) -> Callable[[int, torch.Tensor], torch.Tensor]:
+    """Per-layer dropout for one step: run m's mask is ``rand((count_m, width), gen_m) >= p_m``
+    (SeededDropout's draw); runs without dropout and padding rows keep everything."""
+
+    def apply(_layer: int, h: torch.Tensor) -> torch.Tensor:
+        keep = torch.ones(h.shape, dtype=h.dtype)
+        for m, (r, g) in enumerate(zip(runs, gens)):
+            if g is not None:
+                c = int(counts[m])
+                keep[m, :c] = (torch.rand((c, h.shape[2]), generator=g) >= r.dropout).to(h.dtype)
+        return h * keep.to(device) / keep_scale
+
+    return apply
+
+
+def _candidate_orders(gens: Sequence[torch.Generator], counts: torch.Tensor, width: int) -> torch.Tensor:
+    """(M, width): run m's candidate order ``randperm(count_m, gen_m)``, then its padding slots."""
+    out = torch.empty(len(gens), width, dtype=torch.long)
+    for m, g in enumerate(gens):
+        c = int(counts[m])
+        out[m, :c] = torch.randperm(c, generator=g)
+        out[m, c:] = torch.arange(c, width)
+    return out
+
+
+def _validation_losses(
+    W: Sequence[torch.Tensor],
+    B: Sequence[torch.Tensor],
+    Xt: torch.Tensor,
+    Yt: torch.Tensor,
+    runs: Sequence[RunSpec],
+    loss: str,
+    lab: torch.Tensor | None,
+    device: str,
+) -> np.ndarray:
+    """Mean loss of every run on its validation rows (NaN without); eval mode, no gradients.
+
+    Max-margin: all other validation items are candidates, in their given order, as in
+    train.validation_max_margin."""
+    M = len(runs)
+    out = np.full(M, np.nan)
+    which = [m for m, r in enumerate(runs) if r.val is not None]
+    width = max(len(runs[m].val) for m in which)  # type: ignore[arg-type]
+    rows = torch.zeros(M, width, dtype=torch.long)
+    valid = torch.zeros(M, width, dtype=torch.bool)
+    for m in which:
+        v = torch.as_tensor(np.asarray(runs[m].val, dtype=np.int64))
+        rows[m, : len(v)] = v
+        valid[m, : len(v)] = True
+    rows, valid = rows.to(device), valid.to(device)
+    with torch.no_grad():
+        pred = _forward([w.detach() for w in W], [b.detach() for b in B], Xt[rows])
+        if loss == "max-margin":
+            # one run at a time: the candidate matrix is (n_val, n_val) per run
+            for m in which:
+                n = int(valid[m].sum())
+                lab_m = None if lab is None else lab[rows[m, :n]]
+                out[m] = float(max_margin_per_item(pred[m, :n], Yt[rows[m, :n]], runs[m].margin, None, lab_m).double().mean())
+        else:
+            per = loss_per_item(loss, pred, Yt[rows]).double()
+            per = torch.where(valid, per, torch.zeros_like(per))
+            means = (per.sum(dim=1) / valid.sum(dim=1).clamp_min(1)).cpu().numpy()
+            out[which] = means[which]
+    return out

@@ -1,0 +1,134 @@
+"""Experiment 1 in the workflow: a tiny end-to-end run, caching, determinism, errors, config.
+
+The tiny run uses the embedded default (the ImageNet-1k concept set, from packages only) plus a
+small synthetic copy of the authors' ImageNet release (``imagenet_authors`` with ``folder``),
+so that a change to one dataset can be seen to leave the other's jobs alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_workflow import planned_jobs, snakemake
+
+EXP1 = {"epochs": 2, "n_folds": 2, "mappings": ["lin"]}
+TABLE1 = "results/tables/table1.csv"
+OUTPUTS = ("table1.csv", "table1_strict.csv", "table9.csv", "table9_strict.csv", "table1_long.csv")
+
+
+def authors_release(folder: Path, n: int = 40) -> Path:
+    """imagenet/{vis_resnet,lang_glove,lang_word2vec}.csv: first column the word, no header."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    words = [f"word{i}" for i in range(n)]
+    for name, dim in (("vis_resnet", 8), ("lang_glove", 6), ("lang_word2vec", 5)):
+        with (folder / f"{name}.csv").open("w", newline="") as fh:
+            csv.writer(fh).writerows([[w, *(f"{v:.6f}" for v in row)] for w, row in zip(words, rng.standard_normal((n, dim)))])
+    return folder
+
+
+def tiny_config(release: Path, **authors: object) -> dict:
+    datasets = {"imagenet_authors": {"folder": str(release), "image_features": ["resnet"], "text_features": ["glove"],
+                                     **authors}}
+    return {"experiment1": {**EXP1, "datasets": datasets}}
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    return authors_release(tmp_path_factory.mktemp("release") / "imagenet")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, release):
+    workdir = tmp_path_factory.mktemp("tiny_exp1")
+    result = snakemake(workdir, tiny_config(release), TABLE1)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    return workdir
+
+
+def test_tiny_run_writes_tables_with_honest_labels(tiny_run):
+    for name in OUTPUTS:
+        assert (tiny_run / "results/tables" / name).is_file()
+    lines = (tiny_run / TABLE1).read_text().splitlines()
+    assert lines[0].startswith("dataset,direction,mapping,text features,")
+    assert '"EfficientNet-Lite0 class templates, 1280-d: X,f(X)"' in lines[0]
+    rows = lines[1:]
+    assert len(rows) == 4  # 2 datasets x 2 directions x 1 mapping
+    assert rows[0].startswith('"ImageNet-1k concept set (639 of 1000 classes, 2-fold CV)",I->T,lin,"GloVe-6B-50d, 50-d",')
+    assert rows[2].startswith('"ImageNet (concepts, 2-fold CV)",I->T,lin,"GloVe (authors), 6-d",')
+    assert all(cell.rstrip("*").replace(".", "").isdigit() or cell == "n/a" for row in rows for cell in row.split(",")[-4:])
+    coverage = tiny_run / "results/experiment1/imagenet1k_concepts/efficientnet_lite0_fc/glove6b50d/coverage.json"
+    assert '"kept": 639' in coverage.read_text()
+    log = (tiny_run / "logs/experiment1/imagenet1k_concepts/efficientnet_lite0_fc/glove6b50d/i2t/lin/train.log").read_text()
+    assert "epoch 2/2 lin train_mse=" in log and "fit lin" in log  # loss per epoch and the progress bar
+    assert not list(tiny_run.rglob("*.part*")), "temporary files left behind"
+
+
+def test_rerun_is_a_no_op(tiny_run, release):
+    assert planned_jobs(snakemake(tiny_run, tiny_config(release), "-n", TABLE1)) == {}
+
+
+def test_adding_a_mapping_reuses_the_cached_neighbours_of_x_and_y(tiny_run, release):
+    config = tiny_config(release)
+    config["experiment1"]["mappings"] = ["lin", "nn"]
+    jobs = planned_jobs(snakemake(tiny_run, config, "-n", TABLE1))
+    assert jobs == {"experiment1_train": 4, "experiment1_scores": 4, "table1": 1}
+
+
+def test_changing_one_datasets_features_reruns_only_that_dataset(tiny_run, release):
+    jobs = planned_jobs(snakemake(tiny_run, tiny_config(release, text_features=["word2vec"]), "-n", TABLE1))
+    assert jobs == {"experiment1_authors_csv": 1, "experiment1_neighbours": 2, "experiment1_train": 2,
+                    "experiment1_scores": 2, "table1": 1}
+
+
+def test_same_config_and_seeds_give_byte_identical_tables_from_scratch(tiny_run, release, tmp_path):
+    shutil.copytree(tiny_run / "resources", tmp_path / "resources")  # fetched package files only
+    result = snakemake(tmp_path, tiny_config(release), TABLE1)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    for name in OUTPUTS:
+        assert (tmp_path / "results/tables" / name).read_bytes() == (tiny_run / "results/tables" / name).read_bytes()
+
+
+def test_k_not_below_the_test_items_fails_with_one_clear_line(tmp_path, release):
+    config = tiny_config(release)
+    config["experiment1"]["datasets"]["imagenet1k_concepts"] = {"enabled": False}
+    config["neighbours"] = {"k": [20]}  # 2 folds of 40 items: 20 test items, at most K = 19 without self
+    result = snakemake(tmp_path, config, TABLE1)
+    assert result.returncode != 0
+    assert "k=20 is too large for N=20 points (at most N - 1 without self)" in result.stdout + result.stderr
+    assert not list((tmp_path / "results").rglob("neighbours/**/*.npz"))
+
+
+@pytest.mark.parametrize(
+    "config, named",
+    [
+        ({"experiment1": {"bogus": 1}}, "experiment1.bogus: unknown key"),
+        ({"experiment1": {"datasets": {"iaprtc12": {"split": "train"}}}}, "experiment1.datasets.iaprtc12.split"),
+        ({"experiment1": {"datasets": {"cifar": {}}}}, "experiment1.datasets.cifar: unknown key"),
+        ({"experiment1": {"epochs": 0}}, "experiment1.epochs: 0 is less than the minimum of 1"),
+        ({"experiment1": {"n_folds": 1}}, "experiment1.n_folds: 1 is less than the minimum of 2"),
+        ({"experiment1": {"mappings": ["mlp"]}}, "experiment1.mappings.0"),
+        ({"experiment1": {"hyperparameters": {"lr": {"imagenet": {"i2t": {"cnn": 0.1}}}}}},
+         "experiment1.hyperparameters.lr.imagenet.i2t"),
+        ({"experiment1": {"hyperparameters": {"momentum": 0.9}}}, "experiment1.hyperparameters.momentum: unknown key"),
+    ],
+)
+def test_bad_experiment1_config_stops_before_any_job(tmp_path, config, named):
+    result = snakemake(tmp_path, config, "-n")
+    assert result.returncode != 0
+    assert "invalid config: " in result.stdout + result.stderr and named in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_mirror_adds_iapr_test_split_cv_and_wikipedia(tmp_path, shared_data):
+    result = snakemake(tmp_path, {"mirror_dir": str(shared_data)}, "-n", TABLE1)
+    jobs = planned_jobs(result)
+    assert jobs["experiment1_authors_csv"] == 1 and jobs["experiment1_wikipedia"] == 2
+    assert jobs["experiment1_train"] == 16  # (concepts + IAPR + 2 Wikipedia text features) x 2 x 2
+    assert "results/scores/iaprtc12/vgg128/biGRU/t2i/nn/summary.csv" in result.stdout
+    assert "collell_iaprtc_tr_" not in result.stdout  # no TR files: CV inside the test split
