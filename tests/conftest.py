@@ -23,3 +23,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real-data mirror not found at {SHARED_DATA} (set CROSSMODAL_SHARED_DATA)")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` run only when selected with ``-m slow`` (they take minutes)."""
+    expr = config.getoption("markexpr") or ""
+    if "slow" in expr and "not slow" not in expr:
+        return
+    skip = pytest.mark.skip(reason="slow check: select with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

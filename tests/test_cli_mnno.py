@@ -11,14 +11,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from gensim.models import KeyedVectors
+from test_metrics_knn import (
+    order_from_distances,
+    real_reference_distances,
+    reference_knn,
+)
 
 from crossmodal import cli
-from test_metrics_knn import order_from_distances, real_reference_distances, reference_knn
 
 
 def reference_mnno(V: np.ndarray, Z: np.ndarray, k: int, metric: str = "cosine", include_self: bool = False) -> float:
     nv, nz = reference_knn(V, k, metric, include_self), reference_knn(Z, k, metric, include_self)
-    return sum(len(set(a) & set(b)) for a, b in zip(nv.tolist(), nz.tolist())) / (k * len(V))
+    return sum(len(set(a) & set(b)) for a, b in zip(nv.tolist(), nz.tolist(), strict=True)) / (k * len(V))
 
 
 def run_json(capsys, *argv: str) -> dict:
@@ -99,7 +103,7 @@ def test_iapr_csvs_with_label_column(shared_data, capsys) -> None:
         assert report["n"] == 1962 and report["paired_by"] == "row order"
         ov = order_from_distances(real_reference_distances(root, "vgg128", "cosine"), bool(extra))[:, :10]
         oz = order_from_distances(real_reference_distances(root, "biGRU", "cosine"), bool(extra))[:, :10]
-        expected = sum(len(set(x) & set(y)) for x, y in zip(ov.tolist(), oz.tolist())) / (10 * 1962)
+        expected = sum(len(set(x) & set(y)) for x, y in zip(ov.tolist(), oz.tolist(), strict=True)) / (10 * 1962)
         assert report["mnno"] == expected
     # Labels are not keys: "auto" reads them as keys and stops at the first repeat.
     err = fail(capsys, str(a), str(b))

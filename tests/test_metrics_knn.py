@@ -217,25 +217,17 @@ def test_iapr_text_has_duplicate_rows(shared_data) -> None:
     assert len(np.unique(X, axis=0)) < len(X)
 
 
-@pytest.fixture
-def slow_selected(request) -> None:
-    """Heavy checks run only when asked for with ``-m slow``."""
-    expr = request.config.getoption("markexpr") or ""
-    if "slow" not in expr or "not slow" in expr:
-        pytest.skip("slow check: select with -m slow")
-
-
 @pytest.mark.slow
 @pytest.mark.shared_data
 @pytest.mark.parametrize("name", ["sift_tr", "lda_tr"])
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_real_train_split_matches_reference(shared_data, name: str, metric: str, slow_selected) -> None:
+def test_real_train_split_matches_reference(shared_data, name: str, metric: str) -> None:
     check_real(str(shared_data), name, metric)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_larger_random_set_high_dim(metric: str, slow_selected) -> None:
+def test_larger_random_set_high_dim(metric: str) -> None:
     rng = np.random.default_rng(7)
     X = with_duplicates(rng, 3000, 512)
     order = reference_order(X, metric, False)

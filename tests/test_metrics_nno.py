@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_metrics_knn import (
+    load_real,
+    order_from_distances,
+    real_reference_distances,
+    reference_knn,
+    with_duplicates,
+)
 
 from crossmodal.metrics import knn_indices, mnno, nno_per_item
-from test_metrics_knn import load_real, order_from_distances, real_reference_distances, reference_knn, with_duplicates
 
 
 def reference_nno(V: np.ndarray, Z: np.ndarray, k: int, metric: str, include_self: bool) -> np.ndarray:
     nv = reference_knn(V, k, metric, include_self)
     nz = reference_knn(Z, k, metric, include_self)
-    return np.array([len(set(a) & set(b)) for a, b in zip(nv.tolist(), nz.tolist())])
+    return np.array([len(set(a) & set(b)) for a, b in zip(nv.tolist(), nz.tolist(), strict=True)])
 
 
 def test_paper_worked_example() -> None:
@@ -129,7 +135,7 @@ def test_iapr_mnno_matches_reference(shared_data, include_self: bool) -> None:
     V, Z = load_real(root, "vgg128"), load_real(root, "biGRU")
     ov = order_from_distances(real_reference_distances(root, "vgg128", "cosine"), include_self)[:, :10]
     oz = order_from_distances(real_reference_distances(root, "biGRU", "cosine"), include_self)[:, :10]
-    expected = sum(len(set(a) & set(b)) for a, b in zip(ov.tolist(), oz.tolist())) / (10 * len(V))
+    expected = sum(len(set(a) & set(b)) for a, b in zip(ov.tolist(), oz.tolist(), strict=True)) / (10 * len(V))
     assert mnno(V, Z, 10, "cosine", include_self) == expected
 
 
@@ -140,5 +146,5 @@ def test_wikipedia_mnno_matches_reference(shared_data) -> None:
     for metric in ("cosine", "euclidean"):
         ov = order_from_distances(real_reference_distances(root, "sift_te", metric), False)[:, :10]
         oz = order_from_distances(real_reference_distances(root, "lda_te", metric), False)[:, :10]
-        expected = [len(set(a) & set(b)) for a, b in zip(ov.tolist(), oz.tolist())]
+        expected = [len(set(a) & set(b)) for a, b in zip(ov.tolist(), oz.tolist(), strict=True)]
         np.testing.assert_array_equal(nno_per_item(V, Z, 10, metric), expected)

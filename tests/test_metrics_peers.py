@@ -10,7 +10,14 @@ import pytest
 import scipy.stats
 import torch
 
-from crossmodal.metrics import linear_cka, mnno, mutual_knn_alignment, recall_at_k, retrieval_map, rsa_spearman
+from crossmodal.metrics import (
+    linear_cka,
+    mnno,
+    mutual_knn_alignment,
+    recall_at_k,
+    retrieval_map,
+    rsa_spearman,
+)
 
 
 @pytest.fixture(scope="module")

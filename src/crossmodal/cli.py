@@ -13,7 +13,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from crossmodal.datasets.embedding_files import FIRST_COLUMN_CHOICES, load_embeddings, pair_tables
+from crossmodal.datasets.embedding_files import (
+    FIRST_COLUMN_CHOICES,
+    load_embeddings,
+    pair_tables,
+)
 from crossmodal.metrics.knn import METRICS, knn_indices
 from crossmodal.metrics.nno import nno_per_item
 

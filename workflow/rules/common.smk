@@ -11,6 +11,7 @@ from crossmodal.datasets.wikipedia import IMAGE_FEATURE as WIKIPEDIA_IMAGE_FEATU
 from crossmodal.datasets.wikipedia import TEXT_VARIABLES as WIKIPEDIA_OWN_TEXT
 from crossmodal.datasets.wordsim import BENCHMARKS, PACKAGE_BENCHMARKS, PAPER_BENCHMARKS
 from crossmodal.sources import load_registry, source_path
+import yaml
 
 SOURCES = load_registry(Path(workflow.basedir) / "workflow" / "sources.yaml")
 MIRROR_DIR = config.get("mirror_dir")
@@ -185,7 +186,10 @@ def experiment1_enabled(dataset):
     enabled = EXP1["datasets"][dataset]["enabled"]
     if enabled != "auto":
         return bool(enabled)
-    return all(files_at_hand(experiment1_raw_inputs(dataset, i, t)) for i, t in experiment1_pairs(dataset))
+    return all(
+        files_at_hand(experiment1_raw_inputs(dataset, i, t)) and all(at_hand(s) for s in text_encoder_sources(dataset, t))
+        for i, t in experiment1_pairs(dataset)
+    )
 
 
 def experiment1_datasets():
@@ -239,5 +243,144 @@ def experiment1_scores():
     ]
 
 
+# --- Features (issue 5) ----------------------------------------------------------------------------
+
+FEATURES = config["features"]
+BIGRU = FEATURES["bigru"]
+BIGRU_FILE = "results/features/text/wikipedia/bigru.npz"
+BIGRU_SOURCES = {
+    "texts": "wikipedia_texts",
+    "train_list": "wikipedia_trainset_list",
+    "test_list": "wikipedia_testset_list",
+    "categories": "wikipedia_categories",
+}
+VGGM_CONVERTED = "results/features/weights/vgg-m-128.pt"
+# An encoder's weights when the config gives none: a registry entry, or the convert_vggm output.
+ENCODER_WEIGHTS = {
+    "resnet152": "torchvision_resnet152_weights",
+    "vgg-m-128": VGGM_CONVERTED,
+    "efficientnet-lite0": "efficientnet_lite0_weights",
+}
+with open(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml", encoding="utf-8") as _fh:
+    _IMAGE_SET = yaml.safe_load(_fh)["properties"]["features"]["properties"]["images"]["additionalProperties"]
+# validate() fills defaults of named keys only; an image set's own defaults come from its schema.
+IMAGE_SET_DEFAULTS = {k: v["default"] for k, v in _IMAGE_SET["properties"].items() if "default" in v}
+
+
+def bigru_label():
+    """The honest name of our biGRU features (dimension added by the tables)."""
+    vectors = word_vector_spec(BIGRU["embedding"])["label"]
+    return f"biGRU (ours, trained on Wikipedia train texts, {vectors} inputs)"
+
+
+def bigru_inputs(wildcards):
+    files = {role: source_file(name) for role, name in BIGRU_SOURCES.items()}
+    return {**files, "vectors": f"results/features/words/{BIGRU['embedding']}.kv"}
+
+
+def text_encoder_sources(dataset, text):
+    """Registry entries a text encoder's features are built from (the biGRU: Wikipedia texts + vectors)."""
+    if dataset == "wikipedia" and text == "bigru":
+        return list(BIGRU_SOURCES.values()) + list(word_vector_spec(BIGRU["embedding"]).get("sources", []))
+    return []
+
+
+def file_or_source(name):
+    """A config file reference: a path (it has a '/') or a registry entry name."""
+    return name if "/" in name else source_file(name)
+
+
+def encoder_weights(encoder, weights):
+    return file_or_source(weights or ENCODER_WEIGHTS[encoder])
+
+
+def image_set_spec(dataset):
+    sets = FEATURES["images"]
+    if dataset not in sets:
+        raise WorkflowError(f"{dataset!r} is not a key of config features.images (have: {sorted(sets)})")
+    return {**IMAGE_SET_DEFAULTS, **sets[dataset]}
+
+
+def image_set_inputs(wildcards):
+    spec = image_set_spec(wildcards.dataset)
+    if spec["encoder"] != wildcards.encoder:
+        raise WorkflowError(f"features.images.{wildcards.dataset} uses encoder {spec['encoder']!r}, not {wildcards.encoder!r}")
+    return {"ids": [file_or_source(f) for f in spec["ids"]], "weights": encoder_weights(spec["encoder"], spec["weights"])}
+
+
+def synset_inputs(wildcards):
+    spec = FEATURES["synsets"]
+    if not spec["folder"]:
+        raise WorkflowError("config features.synsets.folder is not set: name an ImageNet-style folder (<synset>/<images>)")
+    if spec["encoder"] != wildcards.encoder:
+        raise WorkflowError(f"features.synsets uses encoder {spec['encoder']!r}, not {wildcards.encoder!r}")
+    return {"weights": encoder_weights(spec["encoder"], spec["weights"]), "lemmas": source_file("timm_imagenet_synset_to_lemma")}
+
+
+def features_targets():
+    """Image feature files of the configured datasets and the synset vectors (when a folder is set)."""
+    out = [f"results/features/image/{d}/{image_set_spec(d)['encoder']}.npz" for d in FEATURES["images"]]
+    if FEATURES["synsets"]["folder"]:
+        out.append(f"results/features/synsets/{FEATURES['synsets']['encoder']}.npz")
+    return out
+
+
+FEATURE_MAP_WIKIPEDIA = {
+    "wikipedia_mat": "wikipedia_raw_features",
+    "wikipedia_test_list": "wikipedia_testset_list",
+    "wikipedia_categories": "wikipedia_categories",
+}
+# The authors' released IAPR TC-12 test-split features: (paper's feature name, modality, registry entry).
+FEATURE_MAP_IAPR = (
+    ("VGG-128", "image", "collell_iaprtc_ts_vis_vgg128"),
+    ("ResNet", "image", "collell_iaprtc_ts_vis_resnet"),
+    ("biGRU", "text", "collell_iaprtc_ts_lang_bigru"),
+)
+
+
+def _missing_sources(names):
+    missing = [n for n in names if not at_hand(n)]
+    if not missing:
+        return None
+    where = f"not in the mirror {MIRROR_DIR}" if MIRROR_DIR else "no mirror_dir set"
+    return "inputs not at hand (" + ", ".join(f"{n}: {SOURCES[n].mirror_relpath}" for n in missing) + f"; {where})"
+
+
+def feature_map_plan():
+    """Rows of results/tables/feature_map.csv; a row whose inputs are not at hand keeps its reason."""
+    wiki_missing = _missing_sources(FEATURE_MAP_WIKIPEDIA.values())
+    dim = BIGRU["hidden"] * (2 if BIGRU["merge"] == "concat" else 1)
+    wiki = dict(dataset="wikipedia", relevance="same category", reader="wikipedia")
+    images_reason = "ours would need the raw Wikipedia images (not offline) and {} weights (features.images.wikipedia)"
+    plan = [
+        dict(wiki, feature="biGRU", features_used=f"{bigru_label()}, {dim}-d", modality="text", key="bigru",
+             text_file="wikipedia_bigru", reason=wiki_missing or _missing_sources(text_encoder_sources("wikipedia", "bigru"))),
+        dict(wiki, feature="ResNet", features_used="ResNet-152 (ours)", modality="image", reason=images_reason.format("ResNet-152")),
+        dict(wiki, feature="VGG-128", features_used="VGG-M-128 (ours)", modality="image", reason=images_reason.format("VGG-M-128")),
+        dict(wiki, feature="SIFT-128", features_used="SIFT-128 BoVW (dataset's), 128-d", modality="image", key="sift128", reason=wiki_missing),
+        dict(wiki, feature="LDA-10", features_used="LDA-10 (dataset's), 10-d", modality="text", key="lda10", reason=wiki_missing),
+        dict(wiki, feature="tf-idf-1000", features_used="tf-idf-1000 (dataset's), 1000-d", modality="text", key="tfidf1000", reason=wiki_missing),
+    ]
+    for feature, modality, source in FEATURE_MAP_IAPR:
+        plan.append(dict(dataset="iaprtc12", feature=feature, features_used=f"{feature} (authors' released test-split features)",
+                         modality=modality, relevance="shares a label id", reader="authors_csv", csv=source,
+                         reason=_missing_sources([source])))
+    return plan
+
+
+def feature_map_inputs(wildcards):
+    files = {}
+    for row in feature_map_plan():
+        if row["reason"]:
+            continue
+        if row["reader"] == "wikipedia":
+            files.update({role: source_file(name) for role, name in FEATURE_MAP_WIKIPEDIA.items()})
+            if row.get("text_file"):
+                files[row["text_file"]] = BIGRU_FILE
+        else:
+            files[row["csv"]] = source_file(row["csv"])
+    return files
+
+
 def default_targets():
-    return ["results/tables/table1.csv", "results/tables/table2.csv"]
+    return ["results/tables/table1.csv", "results/tables/table2.csv", *features_targets()]

@@ -1,4 +1,6 @@
-# Feature extraction: word vectors (image encoders and the biGRU come with the features issue).
+# Feature extraction: word vectors, the Wikipedia biGRU text encoder, CNN image features from raw
+# images (per image-text dataset, and synset centroids of an ImageNet-style tree), the VGG-M-128
+# weight conversion, and the feature sanity check (class-based retrieval mAP, paper Supplement B).
 
 
 rule word_vectors:
@@ -17,3 +19,96 @@ rule word_vectors:
         "../../envs/features.yaml"
     script:
         "../scripts/word_vectors.py"
+
+
+rule bigru_features:
+    """Train the biGRU on the Wikipedia training texts; 64-d train/test features in list order."""
+    input:
+        unpack(bigru_inputs),
+    output:
+        BIGRU_FILE,
+    params:
+        settings={k: v for k, v in BIGRU.items() if k != "embedding"},
+        label=bigru_label(),
+    threads: 1  # the GRU's small matrix products gain nothing from more threads (crossmodal.features.bigru)
+    log:
+        "logs/features/text/wikipedia/bigru.log",
+    benchmark:
+        "benchmarks/results/features/text/wikipedia/bigru.tsv"
+    conda:
+        "../../envs/features.yaml"
+    script:
+        "../scripts/bigru_features.py"
+
+
+rule convert_vggm:
+    """Convert MatConvNet's imagenet-vgg-m-128.mat to a torch checkpoint (crossmodal.features.vggm)."""
+    input:
+        source_file("imagenet_vgg_m_128_mat"),
+    output:
+        VGGM_CONVERTED,
+    log:
+        "logs/features/weights/vgg-m-128.log",
+    conda:
+        "../../envs/features.yaml"
+    script:
+        "../scripts/convert_vggm.py"
+
+
+rule image_features:
+    """CNN features of one image-text dataset's images (config features.images.<dataset>)."""
+    input:
+        unpack(image_set_inputs),
+    output:
+        "results/features/image/{dataset}/{encoder}.npz",
+    wildcard_constraints:
+        dataset="[A-Za-z0-9_-]+",
+        encoder="resnet152|vgg-m-128|efficientnet-lite0",
+    params:
+        spec=lambda wc: image_set_spec(wc.dataset),
+    log:
+        "logs/features/image/{dataset}/{encoder}.log",
+    benchmark:
+        "benchmarks/results/features/image/{dataset}/{encoder}.tsv"
+    conda:
+        "../../envs/features.yaml"
+    script:
+        "../scripts/image_features.py"
+
+
+rule synset_centroids:
+    """Word-level visual vectors: the mean CNN feature of each synset folder (config features.synsets)."""
+    input:
+        unpack(synset_inputs),
+    output:
+        "results/features/synsets/{encoder}.npz",
+    wildcard_constraints:
+        encoder="resnet152|vgg-m-128|efficientnet-lite0",
+    params:
+        spec=FEATURES["synsets"],
+    log:
+        "logs/features/synsets/{encoder}.log",
+    benchmark:
+        "benchmarks/results/features/synsets/{encoder}.tsv"
+    conda:
+        "../../envs/features.yaml"
+    script:
+        "../scripts/synset_centroids.py"
+
+
+rule feature_map:
+    """Class-based retrieval mAP of each feature set (test split, query left out) beside the paper's."""
+    input:
+        unpack(feature_map_inputs),
+    output:
+        "results/tables/feature_map.csv",
+    params:
+        plan=feature_map_plan(),
+    log:
+        "logs/tables/feature_map.log",
+    benchmark:
+        "benchmarks/results/tables/feature_map.tsv"
+    conda:
+        "../../envs/tables.yaml"
+    script:
+        "../scripts/feature_map.py"

@@ -151,6 +151,12 @@ def read_text_feature_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, np
         return np.asarray(npz["train"]), np.asarray(npz["test"])
 
 
+def read_text_feature_label(path: str | os.PathLike[str]) -> str | None:
+    """The file's own display name (array ``label``, e.g. "biGRU (ours, ...)"), if it has one."""
+    with np.load(Path(path), allow_pickle=False) as npz:
+        return str(npz["label"]) if "label" in npz.files else None
+
+
 def wikipedia_set(
     mat: str | os.PathLike[str],
     train_list: str | os.PathLike[str],
@@ -185,9 +191,13 @@ def wikipedia_set(
         }
     ps = concat_splits(splits["train"], splits["test"], name)
     n_train = len(splits["train"])
-    return with_protocol(ps, name=name, family="wiki", dataset_label="Wikipedia",
-                         split_label=f"official {n_train:,}/{len(ps) - n_train:,} split", protocol="split",
-                         n_train=n_train, extra={"source": "wikipedia"})
+    ps = with_protocol(ps, name=name, family="wiki", dataset_label="Wikipedia",
+                       split_label=f"official {n_train:,}/{len(ps) - n_train:,} split", protocol="split",
+                       n_train=n_train, extra={"source": "wikipedia"})
+    label = None if own else read_text_feature_label(text_file)  # type: ignore[arg-type]
+    if label:  # the encoder's own honest name, e.g. "biGRU (ours, trained on ..., GloVe-6B-50d inputs)"
+        ps.meta["text_label"] = f"{label}, {ps.text_dim}-d"
+    return ps
 
 
 def concept_set(

@@ -360,3 +360,51 @@ def bigru_features(
     """Train on the training split only, then extract (train, test) features."""
     enc = train_bigru(train_texts, train_labels, kv, **kwargs)
     return enc.transform(train_texts), enc.transform(test_texts), enc
+
+
+# ------------------------------------------------------------------ Wikipedia (workflow rule bigru_features)
+
+
+def wikipedia_bigru(
+    texts_archive: str,
+    train_list: str,
+    test_list: str,
+    categories: str,
+    kv: object,
+    *,
+    log: Callable[[str], None] | None = None,
+    **settings,
+) -> dict[str, np.ndarray]:
+    """Train the biGRU on the official training texts (labels = category), extract train and test.
+
+    Returns the arrays of a text-feature file (see :func:`save_text_features`): ``train`` and
+    ``test`` (rows in the official list order, the order of ``raw_features.mat``), their text
+    ids, and ``loss`` / ``epoch_seconds`` per epoch. ``settings`` go to :func:`train_bigru`.
+    """
+    from crossmodal.datasets.wikipedia import read_categories
+    from crossmodal.datasets.wikipedia_texts import align_split, read_wikipedia_texts
+
+    say = log or (lambda line: None)
+    archive = read_wikipedia_texts(texts_archive)
+    names = read_categories(categories)
+    train = align_split(archive, train_list, names, "train")
+    test = align_split(archive, test_list, names, "test")
+    say(f"{len(train)} train / {len(test)} test texts; {archive.n_regex_fallback} parsed by the regex fallback")
+    epochs = settings.get("epochs", 10)
+    enc = train_bigru(train.texts, train.labels, kv, label_values=list(range(1, len(names) + 1)),
+                      log=lambda e, loss: say(f"epoch {e}/{epochs} train_loss={loss:.4f}"), **settings)
+    say(f"epoch seconds: {', '.join(f'{s:.1f}' for s in enc.epoch_seconds)}")
+    return {
+        "train": enc.transform(train.texts), "test": enc.transform(test.texts),
+        "train_ids": np.array(train.text_ids), "test_ids": np.array(test.text_ids),
+        "loss": np.array(enc.history), "epoch_seconds": np.array(enc.epoch_seconds),
+    }
+
+
+def save_text_features(path, arrays: dict[str, np.ndarray], label: str) -> None:
+    """A text-feature file (read by crossmodal.datasets.experiment1.read_text_feature_file):
+    ``train``/``test`` matrices plus ``label``, the honest name shown in the tables. Atomic."""
+    from crossmodal.io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, label=np.array(label), **arrays)

@@ -388,3 +388,74 @@ def extract_image_features(
     flush()
     F = np.concatenate(feats, axis=0).astype(np.float32, copy=False) if feats else np.zeros((0, encoder.dim), np.float32)
     return ImageFeatures(F, kept, skipped, encoder=encoder.label, random_weights=encoder.random_weights)
+
+
+# ------------------------------------------------------------------ folders and id lists (workflow rules)
+
+IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
+
+
+def read_id_lists(paths: Sequence[str | os.PathLike[str]], column: int = 0) -> list[str]:
+    """Image ids, in file and line order: field ``column`` (0-based) of each non-empty line,
+    split on tabs when the line has one, else on whitespace. Duplicates are an error."""
+    ids: list[str] = []
+    for path in paths:
+        for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            fields = [f.strip() for f in (line.split("\t") if "\t" in line else line.split())]
+            if column >= len(fields):
+                raise ValueError(f"{path}:{lineno}: no column {column} (0-based) in {line!r}")
+            ids.append(fields[column])
+    if not ids:
+        raise ValueError(f"no image ids in {', '.join(map(str, paths))}")
+    dup = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+    if dup:
+        raise ValueError(f"image id {dup[0]!r} is listed more than once")
+    return ids
+
+
+def folder_image_features(
+    folder: str | os.PathLike[str],
+    ids: Sequence[str],
+    encoder: ImageEncoder | str,
+    *,
+    batch_size: int = 32,
+    on_error: OnError = "skip",
+    progress: bool = True,
+    **encoder_kwargs: Any,
+) -> ImageFeatures:
+    """Features of the images ``<folder>/**/<id>.<ext>``, rows in the order of ``ids``.
+
+    An id with no file, or with a file that cannot be decoded, is skipped and listed in
+    ``skipped`` (``on_error="skip"``) or raises ``ValueError`` naming it (``"raise"``). Two
+    files for one id is an error.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder not found: {folder}")
+    by_stem: dict[str, Path] = {}
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS:
+            if f.stem in by_stem:
+                raise ValueError(f"image id {f.stem!r} has two files: {by_stem[f.stem]} and {f}")
+            by_stem[f.stem] = f
+    missing = [i for i in ids if i not in by_stem]
+    if missing and on_error == "raise":
+        raise ValueError(f"{len(missing)} listed image ids have no file under {folder}, e.g. {missing[0]!r}")
+    present = {i: by_stem[i] for i in ids if i in by_stem}
+    res = extract_image_features(present, encoder, batch_size=batch_size, on_error=on_error, progress=progress,
+                                 **encoder_kwargs)
+    skipped = [(i, "no image file") for i in missing] + list(res.skipped)
+    return ImageFeatures(res.features, res.kept_ids, skipped, encoder=res.encoder, random_weights=res.random_weights)
+
+
+def save_image_features(path: str | os.PathLike[str], result: ImageFeatures) -> None:
+    """``ids`` (kept, row order), ``features``, ``skipped_ids``/``skipped_reasons``, ``encoder``. Atomic."""
+    from crossmodal.io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, ids=np.array(result.kept_ids, dtype=str), features=result.features,
+                 skipped_ids=np.array([s[0] for s in result.skipped], dtype=str),
+                 skipped_reasons=np.array([s[1] for s in result.skipped], dtype=str),
+                 encoder=np.array(result.encoder), random_weights=np.array(result.random_weights))

@@ -148,3 +148,18 @@ def synset_centroids(
         random_weights=encoder.random_weights, min_images=min_images, filtered=filtered,
         no_lemma=no_lemma, duplicate_word=duplicate, skipped_images=skipped,
     )  # fmt: skip
+
+
+def save_synset_vectors(path: str | os.PathLike[str], sv: SynsetVectors) -> None:
+    """``words``, ``synsets``, ``vectors`` (row i = words[i]), ``n_images`` and the filter report. Atomic."""
+    import json
+
+    from crossmodal.io import atomic_path
+
+    report = {"filtered": sv.filtered, "no_lemma": sv.no_lemma, "duplicate_word": sv.duplicate_word,
+              "skipped_images": [list(s) for s in sv.skipped_images]}
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, words=np.array(sv.words, dtype=str), synsets=np.array(sv.synsets, dtype=str), vectors=sv.vectors,
+                 n_images=np.array(sv.n_images, dtype=np.int64), encoder=np.array(sv.encoder),
+                 random_weights=np.array(sv.random_weights), min_images=np.array(sv.min_images),
+                 report=np.array(json.dumps(report, sort_keys=True)))

@@ -26,7 +26,12 @@ import scipy.spatial.distance
 import scipy.stats
 import torch
 
-from crossmodal.metrics.knn import Metric, check_features, check_metric, cosine_normalise
+from crossmodal.metrics.knn import (
+    Metric,
+    check_features,
+    check_metric,
+    cosine_normalise,
+)
 from crossmodal.metrics.nno import overlap_counts
 
 LabelSets = Sequence[Iterable[int]] | np.ndarray
@@ -143,25 +148,36 @@ def retrieval_map(
     database_labels: LabelSets | None = None,
     metric: Metric = "cosine",
     block: int = 1024,
+    exclude_self: bool = False,
 ) -> float:
     """Mean average precision over queries, relevance = sharing at least one label.
 
     Labels per item are an int or a collection of ints (IAPR's label-id lists).
     ``database_labels`` defaults to ``query_labels`` (paired cross-modal sets). AP is over
     the full ranking; queries with no relevant item have no AP and are skipped.
+
+    ``exclude_self=True`` (within-set retrieval, queries and database the same rows): database
+    item i is removed from query i's ranking, so AP is over the other N - 1 items (the
+    leave-query-out protocol, in one vectorised pass). Needs as many queries as database items.
     """
     Q, D = check_features(queries, "queries"), check_features(database, "database")
     if Q.shape[1] != D.shape[1]:
         raise ValueError(f"queries and database must share a space, got dims {Q.shape[1]} and {D.shape[1]}")
     check_metric(metric)
+    if exclude_self and Q.shape[0] != D.shape[0]:
+        raise ValueError(f"exclude_self needs the queries to be the database rows, got {Q.shape[0]} queries "
+                         f"and {D.shape[0]} database items")
     sets_q = _as_label_sets(query_labels, Q.shape[0], "query_labels")
     sets_d = sets_q if database_labels is None else _as_label_sets(database_labels, D.shape[0], "database_labels")
     Lq, Ld = _label_matrices(sets_q, sets_d)
     rep = _duplicate_representative(D)
-    ranks = np.arange(1, D.shape[0] + 1)
+    ranks = np.arange(1, D.shape[0] + (0 if exclude_self else 1))
     aps: list[np.ndarray] = []
     for s in range(0, Q.shape[0], block):
         order = _rank_database(Q[s : s + block], D, metric, rep)
+        if exclude_self:  # drop each query's own row from its ranking, keeping the others' order
+            own = order == np.arange(s, s + len(order))[:, None]
+            order = order[~own].reshape(len(order), D.shape[0] - 1)
         rel = (Lq[s : s + block] @ Ld.T > 0)[np.arange(len(order))[:, None], order]
         precision = np.cumsum(rel, axis=1) / ranks
         n_rel = rel.sum(axis=1)

@@ -11,13 +11,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
 
+from crossmodal.metrics.significance import bonferroni
+
 MODEL_ORDER = ("f_nn", "f_lin", "input")  # the paper's row order within an embedding
-
-
-def bonferroni(p_values: np.ndarray) -> np.ndarray:
-    """Bonferroni adjustment over all given comparisons, clipped at 1."""
-    p = np.asarray(p_values, dtype=np.float64)
-    return np.minimum(p * p.size, 1.0)
 
 
 def signed_rank_p(mapped: np.ndarray, reference: float) -> float:
