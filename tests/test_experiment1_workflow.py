@@ -128,7 +128,8 @@ def test_bad_experiment1_config_stops_before_any_job(tmp_path, config, named):
 def test_mirror_adds_iapr_test_split_cv_and_wikipedia(tmp_path, shared_data):
     result = snakemake(tmp_path, {"mirror_dir": str(shared_data)}, "-n", TABLE1)
     jobs = planned_jobs(result)
-    assert jobs["experiment1_authors_csv"] == 1 and jobs["experiment1_wikipedia"] == 2
-    assert jobs["experiment1_train"] == 16  # (concepts + IAPR + 2 Wikipedia text features) x 2 x 2
+    assert jobs["experiment1_authors_csv"] == 1 and jobs["experiment1_wikipedia"] == 3
+    assert jobs["experiment1_train"] == 20  # (concepts + IAPR + 3 Wikipedia text features: biGRU, LDA, tf-idf) x 2 x 2
+    assert jobs["bigru_features"] == 1
     assert "results/scores/iaprtc12/vgg128/biGRU/t2i/nn/summary.csv" in result.stdout
     assert "collell_iaprtc_tr_" not in result.stdout  # no TR files: CV inside the test split

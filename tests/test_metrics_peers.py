@@ -200,3 +200,23 @@ def test_iapr_map_multilabel_on_real_labels(shared_data) -> None:
     X = frame.iloc[:300, 1:].to_numpy(np.float64)
     expected = reference_map(X, X, labels, labels, "cosine")
     assert math.isclose(retrieval_map(X, X, labels), expected, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_map_exclude_self_matches_leaving_each_query_out(metric: str) -> None:
+    rng = np.random.default_rng(26)
+    n = 60
+    X = rng.standard_normal((n, 5))
+    labels = [tuple(rng.choice(8, size=rng.integers(1, 3), replace=False)) for _ in range(n)]
+    labels[7] = (99,)  # relevant only to itself: no AP once it is left out
+    aps = []
+    for i in range(n):  # the slow protocol: one retrieval per query against the other n - 1 items
+        others = [j for j in range(n) if j != i]
+        if not any(set(labels[i]) & set(labels[j]) for j in others):
+            continue
+        aps.append(retrieval_map(X[[i, i]], X[others], [labels[i]] * 2, [labels[j] for j in others], metric=metric))
+    got = retrieval_map(X, X, labels, metric=metric, block=11, exclude_self=True)
+    assert math.isclose(got, float(np.mean(aps)), rel_tol=1e-12)
+    assert got < retrieval_map(X, X, labels, metric=metric)  # self at rank 1 inflates the plain mAP
+    with pytest.raises(ValueError, match="exclude_self"):
+        retrieval_map(X, X[:10], labels, labels[:10], exclude_self=True)

@@ -214,8 +214,13 @@ def experiment1_dataset_params(wildcards):
 
 
 def experiment1_neighbour_source(wildcards):
-    """The first configured pair holding the feature; every pair of a dataset has the same rows."""
-    for image, text in experiment1_pairs(wildcards.dataset):
+    """The first configured pair holding the feature; every pair of a dataset has the same rows.
+
+    Pairs whose text comes from an encoder (the biGRU) come last, so retraining it does not touch
+    the neighbours of the dataset's own image features."""
+    pairs = experiment1_pairs(wildcards.dataset)
+    pairs = sorted(pairs, key=lambda pair: bool(text_encoder_sources(wildcards.dataset, pair[1])))
+    for image, text in pairs:
         if (wildcards.modality, wildcards.feature) in (("image", image), ("text", text)):
             return experiment1_dataset_file(wildcards.dataset, image, text)
     raise WorkflowError(f"{wildcards.dataset} has no {wildcards.modality} feature {wildcards.feature!r}")
@@ -269,7 +274,8 @@ IMAGE_SET_DEFAULTS = {k: v["default"] for k, v in _IMAGE_SET["properties"].items
 
 def bigru_label():
     """The honest name of our biGRU features (dimension added by the tables)."""
-    vectors = word_vector_spec(BIGRU["embedding"])["label"]
+    spec = config["word_vectors"].get(BIGRU["embedding"])  # a missing name fails only when the biGRU is built
+    vectors = spec["label"] if spec else BIGRU["embedding"]
     return f"biGRU (ours, trained on Wikipedia train texts, {vectors} inputs)"
 
 
@@ -281,7 +287,7 @@ def bigru_inputs(wildcards):
 def text_encoder_sources(dataset, text):
     """Registry entries a text encoder's features are built from (the biGRU: Wikipedia texts + vectors)."""
     if dataset == "wikipedia" and text == "bigru":
-        return list(BIGRU_SOURCES.values()) + list(word_vector_spec(BIGRU["embedding"]).get("sources", []))
+        return list(BIGRU_SOURCES.values()) + list(config["word_vectors"].get(BIGRU["embedding"], {}).get("sources", []))
     return []
 
 

@@ -168,4 +168,6 @@ def feature_map_report(
     rank = {d: i for i, d in enumerate(dataset_order)}
     df["_d"] = df["dataset"].map(lambda d: rank.get(d, len(rank)))
     df = df.sort_values(["_d", "dataset"], kind="stable").drop(columns=["_d"])
+    df["n_items"] = df["n_items"].astype("Int64")  # empty where unavailable, never "693.0"
+    df["our_map"] = df["our_map"].astype(float).round(4)
     return df[REPORT_COLUMNS].reset_index(drop=True)
