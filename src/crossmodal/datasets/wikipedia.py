@@ -86,6 +86,13 @@ def read_wikipedia_list(path: str | os.PathLike[str]) -> WikiListing:
     return WikiListing(text_ids, image_ids, cats, repaired)
 
 
+def check_categories(categories: list[int], n_categories: int, list_path: str | os.PathLike[str]) -> None:
+    """Every category id of a split list must name one of the dataset's categories (1-based)."""
+    bad = [c for c in categories if not 1 <= c <= n_categories]
+    if bad:
+        raise ValueError(f"{Path(list_path).name}: category {bad[0]} outside 1..{n_categories}")
+
+
 def read_categories(path: str | os.PathLike[str]) -> list[str]:
     """Category names; element c-1 names category c."""
     return [ln.strip() for ln in Path(path).read_text(encoding="utf-8").splitlines() if ln.strip()]
@@ -123,9 +130,7 @@ def load_wikipedia_split(
     for var, arr in ((IMAGE_VARIABLE + suffix, image), (TEXT_VARIABLES[text_feature] + suffix, text)):
         if arr.shape[0] != n:
             raise ValueError(f"{Path(mat_path).name}:{var} has {arr.shape[0]} rows but {Path(list_path).name} lists {n}")
-    bad = [c for c in listing.categories if not 1 <= c <= len(names)]
-    if bad:
-        raise ValueError(f"{Path(list_path).name}: category {bad[0]} outside 1..{len(names)}")
+    check_categories(listing.categories, len(names), list_path)
     return PairedSet(
         image=image,
         text=text,

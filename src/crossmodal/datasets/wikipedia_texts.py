@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from crossmodal.datasets.wikipedia import (
     LIST_FILES,
+    check_categories,
     read_categories,
     read_wikipedia_list,
 )
@@ -107,9 +108,7 @@ def align_split(archive: WikiTextArchive, list_path: str | os.PathLike[str], cat
     missing = [t for t in listing.text_ids if t not in archive.texts]
     if missing:
         raise ValueError(f"{Path(list_path).name}: {len(missing)} listed text ids have no text file, e.g. {missing[0]!r}")
-    bad = [c for c in listing.categories if not 1 <= c <= len(categories)]
-    if bad:
-        raise ValueError(f"{Path(list_path).name}: category {bad[0]} outside 1..{len(categories)}")
+    check_categories(listing.categories, len(categories), list_path)
     return WikiTextSplit(
         split=split,
         text_ids=list(listing.text_ids),
