@@ -49,10 +49,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import torch
 
 from crossmodal.datasets.paired import PairedSet
+from crossmodal.features.word_vectors import load_word_vectors
 
 MultiwordPolicy = Literal["skip", "average"]
 
@@ -122,15 +122,6 @@ def read_lemmas(path: str | os.PathLike[str]) -> dict[str, list[str]]:
         synset, _, names = ln.partition("\t")
         out[synset.strip()] = [n.strip() for n in names.split(",") if n.strip()]
     return out
-
-
-def load_glove(emb_path: str | os.PathLike[str], index_path: str | os.PathLike[str]) -> tuple[np.ndarray, dict[str, int]]:
-    """GloVe matrix (memory-mapped, read-only) and word -> row."""
-    emb = np.load(emb_path, mmap_mode="r")
-    words = pd.read_parquet(index_path, columns=["index"])["index"].astype(str).tolist()
-    if len(words) != emb.shape[0]:
-        raise ValueError(f"GloVe index has {len(words)} words but the matrix has {emb.shape[0]} rows")
-    return emb, {w: i for i, w in enumerate(words)}
 
 
 def lemma_tokens(lemma: str) -> tuple[str, ...]:
@@ -206,7 +197,9 @@ def build_imagenet_concepts(
     missing = [s for s in wnids if s not in names]
     if missing:
         raise ValueError(f"{Path(lemmas).name} has no lemmas for {len(missing)} synsets, e.g. {missing[0]}")
-    emb, vocab = load_glove(glove_emb, glove_index)
+    # The shared loader also rejects NaN/Inf rows and duplicate words.
+    kv = load_word_vectors("kumo-npy", [glove_emb, glove_index])
+    emb, vocab = kv.vectors, kv.key_to_index
 
     records: list[ClassRecord] = []
     for ci, wnid in enumerate(wnids):
