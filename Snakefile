@@ -11,6 +11,9 @@ from crossmodal.config import check_config
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 # One line per problem, naming the key; then snakemake's validate fills in the defaults.
 check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -22,6 +25,8 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/experiment1.smk"
 include: "workflow/rules/experiment2.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

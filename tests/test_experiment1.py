@@ -80,7 +80,8 @@ def test_summary_p_and_table_stars() -> None:
     assert s["n_items_tested"].item() == 100 and s["mnno_x_fx_mean"].item() == pytest.approx(0.7)
     assert s["mnno_x_fx_std"].item() == pytest.approx(np.std([0.8, 0.6], ddof=1))
     assert s["p_value"].item() < 1e-6
-    labels = {"dataset_label": "Toy (all, 2-fold CV)", "direction": "i2t", "text_label": "T", "image_label": "I"}
+    labels = {"dataset_label": "Toy (all, 2-fold CV)", "direction": "i2t", "text_label": "T", "image_label": "I",
+              "loss": "mse", "text_feature": "t"}
     long = pd.concat([s.assign(**labels, mapping="lin"), s.assign(**labels, mapping="nn", p_value=0.01)],
                      ignore_index=True)
     long = adjust_pvalues(long, alpha=0.001)

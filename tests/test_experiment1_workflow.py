@@ -16,9 +16,13 @@ import pytest
 
 from test_workflow import planned_jobs, snakemake
 
-EXP1 = {"epochs": 2, "n_folds": 2, "mappings": ["lin"]}
+# Tiny: 2 epochs, 2 folds, lin with MSE only, the search over two learning rates with 2-fold CV.
+EXP1 = {"epochs": 2, "n_folds": 2, "mappings": ["lin"], "losses": ["mse"],
+        "hyperparameter_search": {"n_folds": 2, "grid": {"lr": [0.01, 0.001]}}}
+NEIGHBOURS = {"k": [5, 10], "table_k": 10}  # 20 test items per fold: K = 30 would not fit
 TABLE1 = "results/tables/table1.csv"
-OUTPUTS = ("table1.csv", "table1_strict.csv", "table9.csv", "table9_strict.csv", "table1_long.csv")
+OUTPUTS = ("table1.csv", "table1_strict.csv", "table9.csv", "table9_strict.csv", "experiment1_long.csv",
+           *(f"table{n}.csv" for n in range(3, 12)), "hyperparameters.csv", "training_checks.csv")
 
 
 def authors_release(folder: Path, n: int = 40) -> Path:
@@ -35,7 +39,7 @@ def authors_release(folder: Path, n: int = 40) -> Path:
 def tiny_config(release: Path, **authors: object) -> dict:
     datasets = {"imagenet_authors": {"folder": str(release), "image_features": ["resnet"], "text_features": ["glove"],
                                      **authors}}
-    return {"experiment1": {**EXP1, "datasets": datasets}}
+    return {"experiment1": {**EXP1, "datasets": datasets}, "neighbours": NEIGHBOURS}
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +65,19 @@ def test_tiny_run_writes_tables_with_honest_labels(tiny_run):
     assert len(rows) == 4  # 2 datasets x 2 directions x 1 mapping
     assert rows[0].startswith('"ImageNet-1k concept set (639 of 1000 classes, 2-fold CV)",I->T,lin,"GloVe-6B-50d, 50-d",')
     assert rows[2].startswith('"ImageNet (concepts, 2-fold CV)",I->T,lin,"GloVe (authors), 6-d",')
-    assert all(cell.rstrip("*").replace(".", "").isdigit() or cell == "n/a" for row in rows for cell in row.split(",")[-4:])
+    assert lines[0].endswith(",note")
+    assert all(cell.rstrip("*").replace(".", "").isdigit() or cell == "n/a" for row in rows for cell in row.split(",")[-5:-1])
+    assert all(row.endswith(",") for row in rows)  # no note: every setting of Table 1 was run
+    # Table 3 (nn-3/nn-5) was not run: its rows are n/a with the reason, never another setting's numbers
+    table3 = (tiny_run / "results/tables/table3.csv").read_text().splitlines()
+    assert len(table3) == 1 + 4 * 2 and all(",n/a,n/a," in row and "not run: table 3 needs mappings nn-3, nn-5" in row
+                                             for row in table3[1:])
+    table11 = (tiny_run / "results/tables/table11.csv").read_text()
+    assert "word2vec" in table11 and "not available" in table11  # the synthetic release's word2vec is not configured
     coverage = tiny_run / "results/experiment1/imagenet1k_concepts/efficientnet_lite0_fc/glove6b50d/coverage.json"
     assert '"kept": 639' in coverage.read_text()
-    log = (tiny_run / "logs/experiment1/imagenet1k_concepts/efficientnet_lite0_fc/glove6b50d/i2t/lin/train.log").read_text()
-    assert "epoch 2/2 lin train_mse=" in log and "fit lin" in log  # loss per epoch and the progress bar
+    log = (tiny_run / "logs/experiment1/imagenet1k_concepts/efficientnet_lite0_fc/glove6b50d/i2t/lin/mse/train.log").read_text()
+    assert "epoch 2/2 2xlin mean train_mse=" in log  # loss per epoch, both folds trained together
     assert not list(tiny_run.rglob("*.part*")), "temporary files left behind"
 
 
@@ -77,13 +89,13 @@ def test_adding_a_mapping_reuses_the_cached_neighbours_of_x_and_y(tiny_run, rele
     config = tiny_config(release)
     config["experiment1"]["mappings"] = ["lin", "nn"]
     jobs = planned_jobs(snakemake(tiny_run, config, "-n", TABLE1))
-    assert jobs == {"experiment1_train": 4, "experiment1_scores": 4, "table1": 1}
+    assert jobs == {"experiment1_cv": 4, "experiment1_train": 4, "experiment1_scores": 4, "experiment1_tables": 1}
 
 
 def test_changing_one_datasets_features_reruns_only_that_dataset(tiny_run, release):
     jobs = planned_jobs(snakemake(tiny_run, tiny_config(release, text_features=["word2vec"]), "-n", TABLE1))
-    assert jobs == {"experiment1_authors_csv": 1, "experiment1_neighbours": 2, "experiment1_train": 2,
-                    "experiment1_scores": 2, "table1": 1}
+    assert jobs == {"experiment1_authors_csv": 1, "experiment1_neighbours": 2, "experiment1_cv": 2,
+                    "experiment1_train": 2, "experiment1_scores": 2, "experiment1_tables": 1}
 
 
 def test_same_config_and_seeds_give_byte_identical_tables_from_scratch(tiny_run, release, tmp_path):
@@ -97,7 +109,7 @@ def test_same_config_and_seeds_give_byte_identical_tables_from_scratch(tiny_run,
 def test_k_not_below_the_test_items_fails_with_one_clear_line(tmp_path, release):
     config = tiny_config(release)
     config["experiment1"]["datasets"]["imagenet1k_concepts"] = {"enabled": False}
-    config["neighbours"] = {"k": [20]}  # 2 folds of 40 items: 20 test items, at most K = 19 without self
+    config["neighbours"] = {"k": [20], "table_k": 20}  # 2 folds of 40 items: 20 test items, at most K = 19 without self
     result = snakemake(tmp_path, config, TABLE1)
     assert result.returncode != 0
     assert "k=20 is too large for N=20 points (at most N - 1 without self)" in result.stdout + result.stderr
@@ -129,7 +141,9 @@ def test_mirror_adds_iapr_test_split_cv_and_wikipedia(tmp_path, shared_data):
     result = snakemake(tmp_path, {"mirror_dir": str(shared_data)}, "-n", TABLE1)
     jobs = planned_jobs(result)
     assert jobs["experiment1_authors_csv"] == 1 and jobs["experiment1_wikipedia"] == 3
-    assert jobs["experiment1_train"] == 20  # (concepts + IAPR + 3 Wikipedia text features: biGRU, LDA, tf-idf) x 2 x 2
+    # (concepts + IAPR + 3 Wikipedia text features: biGRU, LDA, tf-idf) x 2 directions x 8 (mapping, loss)
+    assert jobs["experiment1_train"] == jobs["experiment1_cv"] == 80
     assert jobs["bigru_features"] == 1
-    assert "results/scores/iaprtc12/vgg128/biGRU/t2i/nn/summary.csv" in result.stdout
+    assert "results/scores/iaprtc12/vgg128/biGRU/t2i/nn-5/mse/summary.csv" in result.stdout
+    assert "results/scores/iaprtc12/vgg128/biGRU/t2i/nn/max-margin/summary.csv" in result.stdout
     assert "collell_iaprtc_tr_" not in result.stdout  # no TR files: CV inside the test split

@@ -17,7 +17,7 @@ FEATURE_MAP = "results/tables/feature_map.csv"
 BIGRU = "results/features/text/wikipedia/bigru.npz"
 SYNSETS = "results/features/synsets/efficientnet-lite0.npz"
 # Small Experiment 1 settings: the plans below only count jobs, they do not train.
-EXP1 = {"epochs": 2, "n_runs": 2, "n_folds": 2, "mappings": ["lin"]}
+EXP1 = {"epochs": 2, "n_runs": 2, "n_folds": 2, "mappings": ["lin"], "losses": ["mse"]}
 
 
 def mirror_config(shared_data, **bigru: object) -> dict:
@@ -49,9 +49,9 @@ def test_changing_bigru_epochs_reruns_only_the_bigru_and_what_depends_on_it(tmp_
     assert touched.returncode == 0, (touched.stdout + touched.stderr)[-3000:]
     assert planned_jobs(snakemake(tmp_path, config, "-n", TABLE1, FEATURE_MAP)) == {}
     jobs = planned_jobs(snakemake(tmp_path, mirror_config(shared_data, epochs=2), "-n", TABLE1, FEATURE_MAP))
-    # the biGRU, its Wikipedia dataset file, the text neighbours, 2 directions x lin, the tables
-    assert jobs == {"bigru_features": 1, "experiment1_wikipedia": 1, "experiment1_neighbours": 1,
-                    "experiment1_train": 2, "experiment1_scores": 2, "table1": 1, "feature_map": 1}
+    # the biGRU, its Wikipedia dataset file, the text neighbours, 2 directions x lin/mse (search + training), the tables
+    assert jobs == {"bigru_features": 1, "experiment1_wikipedia": 1, "experiment1_neighbours": 1, "experiment1_cv": 2,
+                    "experiment1_train": 2, "experiment1_scores": 2, "experiment1_tables": 1, "feature_map": 1}
 
 
 def _photo_tree(root, *, empty: str | None = None, corrupt: bool = False):

@@ -13,6 +13,7 @@ from crossmodal.experiments.learned_mappings import (
     neighbour_lists,
     score_evaluations,
     held_out_sets,
+    TrainSettings,
     train_evaluations,
 )
 from crossmodal.mappings import (
@@ -79,8 +80,9 @@ def test_experiment1_lin_bridges_an_exact_linear_map_on_test_folds() -> None:
     ps = with_protocol(PairedSet(X, Y, [str(i) for i in range(len(X))], None, "toy", "Y = A X", "x", "y"),
                        name="toy", family="imagenet", dataset_label="toy", split_label="all", protocol="cv")
     evals = evaluations(ps, n_folds=3, n_runs=1, seed=0)
-    hp = Hyperparams(hidden=0, lr=3e-3, epochs=100, batch_size=64, image_class="vgg128")
-    pred = train_evaluations(X, Y, evals, "lin", hp)
+    settings = TrainSettings(loss="mse", lr=3e-3, hidden=None, dropout=0.0, margin=1.0, epochs=100, batch_size=64,
+                             source="authors")
+    pred = train_evaluations(X, Y, evals, "lin", settings)
     sets = held_out_sets(evals)
     nn_x, nn_y = neighbour_lists(X, sets, 10), neighbour_lists(Y, sets, 10)
     runs = [(ev.index, ev.test_set, ev.test, p) for ev, p in zip(evals, pred.preds)]

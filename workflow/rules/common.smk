@@ -64,9 +64,10 @@ def benchmark_source(key):
 
 
 def experiment2_outputs():
+    """Table 2's rho files: word vectors and visual embeddings (experiment2_embeddings, experiment2.smk)."""
     return expand(
         "results/experiment2/{embedding}/{benchmark}.csv",
-        embedding=config["experiment2"]["embeddings"],
+        embedding=experiment2_embeddings(),
         benchmark=experiment2_benchmarks(),
     )
 
@@ -89,7 +90,8 @@ CONCEPT_SOURCES = {
 EXP1_WILDCARDS = {
     "dataset": alternation(EXP1_DATASETS),
     "direction": "i2t|t2i",
-    "mapping": "lin|nn",
+    "mapping": "lin|nn-3|nn-5|nn",
+    "loss": "mse|cosine|max-margin",
     "modality": "image|text",
     "image": "[A-Za-z0-9_-]+",
     "text": "[A-Za-z0-9_-]+",
@@ -237,15 +239,58 @@ def experiment1_hyperparameters():
     return {**EXP1["hyperparameters"], "epochs": EXP1["epochs"]}
 
 
-def experiment1_scores():
-    """Every scores file the tables need, in table order."""
+def experiment1_settings():
+    """(mapping, loss) pairs to train, in config order. "paper": the pairs of the paper's tables
+    (Tables 1/9 lin+nn mse, 3/4 nn-3+nn-5 mse, 5/6 max-margin, 7/8 cosine loss)."""
+    pairs = [(m, loss) for m in EXP1["mappings"] for loss in EXP1["losses"]]
+    if EXP1["settings"] == "paper":
+        pairs = [(m, loss) for m, loss in pairs if loss == "mse" or m in ("lin", "nn")]
+    return pairs
+
+
+EXP1_SEARCH = EXP1["hyperparameter_search"]
+if config["neighbours"]["table_k"] not in config["neighbours"]["k"]:
+    raise WorkflowError(f"neighbours.table_k ({config['neighbours']['table_k']}) must be one of neighbours.k {config['neighbours']['k']}")
+
+
+def experiment1_job_dir(wc):
+    return f"results/experiment1/{wc.dataset}/{wc.image}/{wc.text}/{wc.direction}/{wc.mapping}/{wc.loss}"
+
+
+def experiment1_train_inputs(wildcards):
+    """The dataset, plus the CV-chosen hyper-parameters when the search is on."""
+    files = {"data": experiment1_dataset_file(wildcards.dataset, wildcards.image, wildcards.text)}
+    if EXP1_SEARCH["enabled"]:
+        files["chosen"] = f"{experiment1_job_dir(wildcards)}/cv/chosen.json"
+    return files
+
+
+def experiment1_jobs():
+    """(dataset, image, text, direction, mapping, loss) of every trained setting, in table order."""
     return [
-        f"results/scores/{d}/{image}/{text}/{direction}/{mapping}/summary.csv"
+        (d, image, text, direction, mapping, loss)
         for d in experiment1_datasets()
         for image, text in experiment1_pairs(d)
         for direction in EXP1["directions"]
-        for mapping in EXP1["mappings"]
+        for mapping, loss in experiment1_settings()
     ]
+
+
+def experiment1_scores():
+    """Every scores file the tables need, in table order."""
+    return [f"results/scores/{'/'.join(job)}/summary.csv" for job in experiment1_jobs()]
+
+
+def experiment1_chosen():
+    """Every CV choice (none when the search is off)."""
+    if not EXP1_SEARCH["enabled"]:
+        return []
+    return [f"results/experiment1/{'/'.join(job)}/cv/chosen.json" for job in experiment1_jobs()]
+
+
+def experiment1_checks():
+    """Every training job's loss-decrease check."""
+    return [f"results/experiment1/{'/'.join(job)}/checks.csv" for job in experiment1_jobs()]
 
 
 # --- Features (issue 5) ----------------------------------------------------------------------------
@@ -388,5 +433,63 @@ def feature_map_inputs(wildcards):
     return files
 
 
+def figure2_inputs():
+    """Figure 2's per-dataset learning curves: the first (image, text) pair of each enabled set."""
+    return [f"results/figures/figure2/{d}/{'/'.join(experiment1_pairs(d)[0])}.csv" for d in experiment1_datasets()]
+
+
+def figure_targets():
+    return ["results/figures/figure1.png", "results/figures/figure2.png"]
+
+
 def default_targets():
-    return ["results/tables/table1.csv", "results/tables/table2.csv", *features_targets()]
+    """The default target: every paper table, the feature check, the figures and the comparison."""
+    tables = [f"results/tables/table{n}.csv" for n in range(1, 13)]
+    return [*tables, "results/tables/feature_map.csv", *features_targets(), *figure_targets(), *report_targets()]
+
+
+# --- Report (report.smk): the paper beside ours, heat-map, a page per table ----------------------
+
+REPORT_RESOURCES = Path(workflow.basedir) / "workflow" / "resources"
+COMPARISON_CSV = "results/tables/comparison.csv"
+HEATMAP_PNG = "results/figures/heatmap.png"
+PAPER_K = 10  # every published mNNO is mNNO^10 with each point counted among its own neighbours
+
+# Tables shown inline: name -> (page title, report category). Caption: workflow/report/<name>.rst.
+REPORT_TABLES = {
+    "comparison": ("Published values beside ours (Tables 1-12)", "Comparison"),
+    "table1": ("Table 1: mNNO, cosine neighbours, MSE loss, lin / nn", "Tables"),
+    "table2": ("Table 2: untrained mappings, Spearman rho (GloVe / visual vectors)", "Tables"),
+    "table3": ("Table 3: mNNO, cosine neighbours, MSE loss, nn-3 / nn-5", "Tables"),
+    "table4": ("Table 4: mNNO, Euclidean neighbours, MSE loss, nn-3 / nn-5", "Tables"),
+    "table5": ("Table 5: mNNO, cosine neighbours, max-margin loss, lin / nn", "Tables"),
+    "table6": ("Table 6: mNNO, Euclidean neighbours, max-margin loss, lin / nn", "Tables"),
+    "table7": ("Table 7: mNNO, cosine neighbours, cosine loss, lin / nn", "Tables"),
+    "table8": ("Table 8: mNNO, Euclidean neighbours, cosine loss, lin / nn", "Tables"),
+    "table9": ("Table 9: mNNO, Euclidean neighbours, MSE loss, lin / nn", "Tables"),
+    "table10": ("Table 10: mNNO with word2vec, Euclidean neighbours (ImageNet)", "Tables"),
+    "table11": ("Table 11: mNNO with word2vec, cosine neighbours (ImageNet)", "Tables"),
+    "table12": ("Table 12: untrained mappings, Spearman rho (word2vec / VGG-128)", "Tables"),
+    "hyperparameters": ("Experiment 1: chosen hyper-parameters per setting", "Experiment 1 details"),
+    "training_checks": ("Experiment 1: training checks per setting", "Experiment 1 details"),
+}
+
+
+# K of the heat-map: the paper's 10 when configured, else the first configured K.
+def heatmap_k():
+    return PAPER_K if PAPER_K in config["neighbours"]["k"] else config["neighbours"]["k"][0]
+
+# The REPORT_TABLES this workflow writes, in REPORT_TABLES order.
+def report_tables():
+    return [n for n in REPORT_TABLES if _written_by_a_rule(f"results/tables/{n}.csv")]
+
+def report_page(name):
+    return f"results/report/{name}.html"
+
+# What `snakemake --report` needs built besides the tables and figures: comparison, heat-map, pages.
+def report_targets():
+    return [COMPARISON_CSV, HEATMAP_PNG, *[report_page(n) for n in report_tables()]]
+
+# comparison.csv is written by rule comparison below.
+def _written_by_a_rule(path):
+    return path == COMPARISON_CSV or any(str(f) == path for r in workflow.rules for f in r.output)

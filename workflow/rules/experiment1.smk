@@ -1,7 +1,8 @@
 # Experiment 1 (paper section 4.1/5.1): trained mappings f: X -> Y and the neighbourhoods of f(X).
 #   dataset (one per image x text feature pair) -> neighbours of X and Y (cached, per feature)
-#   -> training (one job per dataset x pair x direction x mapping, looping over folds/runs)
-#   -> scores (neighbours of f(X), mNNO, MSE, R2, rank-sum p) -> tables.smk (table1, table9)
+#   -> hyper-parameter search (one job per dataset x pair x direction x mapping x loss; k-fold CV on training rows)
+#   -> training (one job per setting, its folds/runs trained together as one batched program)
+#   -> scores (neighbours of f(X), mNNO, MSE, R2, rank-sum p) -> tables.smk (tables 1, 3-11)
 
 
 rule experiment1_concepts:
@@ -80,24 +81,56 @@ rule experiment1_neighbours:
         "../scripts/experiment1_neighbours.py"
 
 
-rule experiment1_train:
-    """Train one mapping per fold/run; f(X) on the test rows and the epoch losses."""
+rule experiment1_cv:
+    """Hyper-parameters of one setting by k-fold CV on the training rows (Supplement A)."""
     input:
-        "results/experiment1/{dataset}/{image}/{text}/dataset.npz",
+        experiment1_dataset_file("{dataset}", "{image}", "{text}"),
     output:
-        "results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/predictions.npz",
+        chosen="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/cv/chosen.json",
+        settings="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/cv/settings.csv",
+        runs="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/cv/runs.csv",
     wildcard_constraints:
         **EXP1_WILDCARDS,
     params:
+        grid=EXP1_SEARCH["grid"],
+        criterion=EXP1_SEARCH["criterion"],
+        cv_folds=EXP1_SEARCH["n_folds"],
+        max_epochs=EXP1["epochs"],
         overrides=experiment1_hyperparameters(),
         n_folds=EXP1["n_folds"],
         n_runs=EXP1["n_runs"],
         seed=EXP1["seed"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     log:
-        "logs/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/train.log",
+        "logs/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/cv.log",
     benchmark:
-        "benchmarks/results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/train.tsv"
+        "benchmarks/results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/cv.tsv"
+    conda:
+        "../../envs/experiment1.yaml"
+    script:
+        "../scripts/experiment1_cv.py"
+
+
+rule experiment1_train:
+    """Train one mapping per fold/run, all together; f(X) on the test rows, epoch losses, loss checks."""
+    input:
+        unpack(experiment1_train_inputs),
+    output:
+        predictions="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/predictions.npz",
+        checks="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/checks.csv",
+    wildcard_constraints:
+        **EXP1_WILDCARDS,
+    params:
+        overrides=experiment1_hyperparameters(),
+        margin=EXP1["margin"],
+        n_folds=EXP1["n_folds"],
+        n_runs=EXP1["n_runs"],
+        seed=EXP1["seed"],
+    threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
+    log:
+        "logs/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/train.log",
+    benchmark:
+        "benchmarks/results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/train.tsv"
     conda:
         "../../envs/experiment1.yaml"
     script:
@@ -108,21 +141,21 @@ rule experiment1_scores:
     """Neighbours of f(X); mNNO against X and Y, mNNO(X, Y), MSE, R2; rank-sum p per table cell."""
     input:
         data="results/experiment1/{dataset}/{image}/{text}/dataset.npz",
-        predictions="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/predictions.npz",
+        predictions="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/predictions.npz",
         nn_x=lambda wc: experiment1_neighbours(wc, "x"),
         nn_y=lambda wc: experiment1_neighbours(wc, "y"),
     output:
-        summary="results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/summary.csv",
-        runs="results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/runs.csv",
+        summary="results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/summary.csv",
+        runs="results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/runs.csv",
     wildcard_constraints:
         **EXP1_WILDCARDS,
     params:
         ks=config["neighbours"]["k"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     log:
-        "logs/scores/{dataset}/{image}/{text}/{direction}/{mapping}.log",
+        "logs/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}.log",
     benchmark:
-        "benchmarks/results/scores/{dataset}/{image}/{text}/{direction}/{mapping}.tsv"
+        "benchmarks/results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}.tsv"
     conda:
         "../../envs/experiment1.yaml"
     script:

@@ -1,4 +1,5 @@
-"""Adapter: an Experiment 1 set -> one mapping trained per fold/run and f(X) on its test rows."""
+"""Adapter: an Experiment 1 set -> one mapping per fold/run (trained together) and f(X) on its test rows."""
+import json
 import sys
 from pathlib import Path
 
@@ -6,21 +7,29 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 import torch
 
 from crossmodal.datasets.paired import load_paired
-from crossmodal.experiments.learned_mappings import evaluations, keys_digest, save_predictions, sides, train_evaluations
+from crossmodal.experiments import learned_mappings as lm
 from crossmodal.io import atomic_path, log_to
 from crossmodal.mappings import resolve_hyperparams
 
-p, w = snakemake.params, snakemake.wildcards
+p, w, i = snakemake.params, snakemake.wildcards, snakemake.input
 with log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
-    ps = load_paired(snakemake.input[0])
-    X, Y = sides(ps, w.direction)
-    hp = resolve_hyperparams(ps.meta["family"], w.direction, w.mapping, ps.image_feature, ps.image_dim, p.overrides)
-    print(f"{w.dataset} {w.image}/{w.text} {w.direction} {w.mapping}: {hp}", file=sys.stderr)
-    evals = evaluations(ps, p.n_folds, p.n_runs, p.seed)
+    ps = load_paired(i.data)
+    X, Y = lm.sides(ps, w.direction)
+    if "chosen" in i.keys():
+        settings = lm.TrainSettings.from_cv(json.loads(Path(i.chosen).read_text()))
+    else:
+        hp = resolve_hyperparams(ps.meta["family"], w.direction, w.mapping, ps.image_feature, ps.image_dim, p.overrides)
+        settings = lm.TrainSettings.from_authors(hp, w.mapping, w.loss, p.margin)
+    evals = lm.evaluations(ps, p.n_folds, p.n_runs, p.seed)
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    pred = train_evaluations(X, Y, evals, w.mapping, hp, log=log, progress=True)
-    header = {"n_evaluations": len(evals), "protocol": ps.meta["protocol"], "hyperparams": hp.__dict__,
-              "direction": w.direction, "mapping": w.mapping, "keys_digest": keys_digest(ps.keys)}
-    with atomic_path(snakemake.output[0]) as tmp:
-        save_predictions(pred, str(tmp), header)
+    pred = lm.train_evaluations(X, Y, evals, w.mapping, settings, lm.max_margin_labels(ps), log=log)
+    checks = lm.loss_checks(pred)
+    print(checks.to_string(), file=sys.stderr)
+    header = {"n_evaluations": len(evals), "protocol": ps.meta["protocol"], "settings": settings.__dict__,
+              "direction": w.direction, "mapping": w.mapping, "keys_digest": lm.keys_digest(ps.keys),
+              "n_unsteady": int((~checks["steady"]).sum())}
+    with atomic_path(snakemake.output.predictions) as tmp:
+        lm.save_predictions(pred, str(tmp), header)
+    with atomic_path(snakemake.output.checks) as tmp:
+        checks.to_csv(tmp, index=False)

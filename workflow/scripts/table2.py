@@ -3,14 +3,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-import pandas as pd
-
 from crossmodal.io import atomic_path, log_to
-from crossmodal.tables.table2 import summarise_rhos, table2_wide
+from crossmodal.tables.table2 import read_rhos, summarise_rhos, table2_wide
 
 with log_to(snakemake.log[0]):
-    long = pd.concat([pd.read_csv(f, keep_default_na=False) for f in snakemake.input], ignore_index=True)
-    summary = summarise_rhos(long, alpha=snakemake.params.alpha)
+    summary = summarise_rhos(read_rhos(snakemake.input), alpha=snakemake.params.alpha)
     with atomic_path(snakemake.output.wide) as tmp:
         table2_wide(summary).to_csv(tmp)
     with atomic_path(snakemake.output.long) as tmp:

@@ -23,16 +23,19 @@ is the per-item mean over the runs (N = test items).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from crossmodal.datasets.paired import PairedSet
+from crossmodal.mappings.diagnostics import check_steady_decrease
 from crossmodal.mappings.hyperparams import Hyperparams
+from crossmodal.mappings.selection import CVResult, cross_validate
 from crossmodal.mappings.splits import kfold_indices, regression_scores
-from crossmodal.mappings.train import fit_mapping, predict
+from crossmodal.mappings.batched import RunSpec, fit_batched
+from crossmodal.mappings.train import predict
 from crossmodal.metrics.knn import METRICS, knn_indices
 from crossmodal.metrics.nno import nno_per_item
 from crossmodal.metrics.significance import rank_sum_test
@@ -139,6 +142,39 @@ def nno(nn_v: np.ndarray, nn_z: np.ndarray, k: int, self_rule: str) -> np.ndarra
 
 
 @dataclass(frozen=True)
+class TrainSettings:
+    """Everything one Experiment 1 training job needs besides the data.
+
+    ``source``: where the values came from, "cv" (chosen by cross-validation on training rows,
+    crossmodal.mappings.selection) or "authors" (crossmodal.mappings.hyperparams.DEFAULTS).
+    ``hidden`` is None for ``lin``; ``dropout`` 0 for ``lin``; ``margin`` used by max-margin only.
+    """
+
+    loss: str
+    lr: float
+    hidden: int | None
+    dropout: float
+    margin: float
+    epochs: int
+    batch_size: int
+    source: str
+
+    @classmethod
+    def from_authors(cls, hp: Hyperparams, kind: str, loss: str, margin: float = 1.0) -> TrainSettings:
+        """The authors' defaults: no dropout, their lr/hidden/epochs (margin: the caller's)."""
+        return cls(loss, hp.lr, None if kind == "lin" else hp.hidden, 0.0, margin, hp.epochs, hp.batch_size, "authors")
+
+    @classmethod
+    def from_cv(cls, chosen: dict[str, object]) -> TrainSettings:
+        """The values chosen by ``cross_validate`` (its ``chosen`` dict)."""
+        margin = chosen.get("margin")
+        hidden = chosen.get("hidden")
+        return cls(str(chosen["loss"]), float(chosen["lr"]), None if hidden is None else int(hidden),  # type: ignore[call-overload, arg-type]
+                   float(chosen["dropout"]), 1.0 if margin is None else float(margin),  # type: ignore[arg-type]
+                   int(chosen["epochs"]), int(chosen["batch_size"]), "cv")  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
 class Predictions:
     """f(X) on each evaluation's test rows."""
 
@@ -147,26 +183,36 @@ class Predictions:
     losses: list[list[float]]  # per evaluation, per epoch
 
 
+def max_margin_labels(ps: PairedSet) -> np.ndarray | None:
+    """Class labels for the max-margin negatives: one label per item when every item has
+    exactly one (Wikipedia's categories); None otherwise, i.e. every other item counts as a
+    different class (word-level ImageNet: one item per class; IAPR TC-12: multi-label, where
+    "a different class" has no single meaning)."""
+    if ps.labels is None or any(len(lab) != 1 for lab in ps.labels):
+        return None
+    return np.array([lab[0] for lab in ps.labels], dtype=np.int64)
+
+
 def train_evaluations(
     X: np.ndarray,
     Y: np.ndarray,
     evals: Sequence[Evaluation],
     kind: str,
-    hp: Hyperparams,
+    settings: TrainSettings,
+    labels: np.ndarray | None = None,
     log: Callable[[str], None] | None = None,
     progress: bool = False,
 ) -> Predictions:
-    """Train one map per evaluation on its training rows; predict its test rows."""
-    preds, losses = [], []
-    for ev in evals:
-        if log is not None:
-            log(f"evaluation {ev.index + 1}/{len(evals)}: {len(ev.train)} train, {len(ev.test)} test, seed {ev.seed}")
-        model, hist = fit_mapping(
-            X[ev.train], Y[ev.train], kind, hp.hidden if kind == "nn" else None, hp.lr, hp.epochs,  # type: ignore[arg-type]
-            hp.batch_size, seed=ev.seed, loss="mse", log=log, progress=progress,
-        )
-        preds.append(predict(model, X[ev.test]))
-        losses.append(hist.loss)
+    """Train one map per evaluation on its training rows, all at once as one batched program
+    (crossmodal.mappings.batched: equal to training them one by one); predict each test set."""
+    runs = [RunSpec(ev.train, seed=ev.seed, lr=settings.lr, dropout=settings.dropout, margin=settings.margin)
+            for ev in evals]
+    if log is not None:
+        log(f"{len(runs)} evaluations of {kind}/{settings.loss} trained together: {settings}")
+    fit = fit_batched(X, Y, runs, kind, settings.hidden, settings.epochs, settings.batch_size, settings.loss,
+                      labels, progress=progress, log=log)
+    preds = [predict(fit.model(m), X[ev.test]) for m, ev in enumerate(evals)]
+    losses = [[float(v) for v in fit.loss[m]] for m in range(len(evals))]
     return Predictions(list(evals), preds, losses)
 
 
@@ -275,15 +321,18 @@ def check_same_rows(ps: PairedSet, *digests: str) -> None:
 
 def label_columns(ps: PairedSet, dataset: str, direction: str, mapping: str, header: dict[str, object]) -> dict[str, object]:
     """The identifying columns of a summary row; ``dataset_label`` says exactly what was used,
-    e.g. "IAPR TC-12 (test split, 5-fold CV)"."""
+    e.g. "IAPR TC-12 (test split, 5-fold CV)". ``header``: the predictions file's header, with
+    the job's ``settings`` (TrainSettings fields) and ``n_unsteady`` (runs whose training loss
+    did not decrease steadily, crossmodal.mappings.diagnostics)."""
     protocol = str(ps.meta["protocol"])
     n_eval = int(header["n_evaluations"])  # type: ignore[call-overload]
-    hp = header["hyperparams"]
+    st = header["settings"]
     return {
         "dataset": dataset,
         "dataset_label": f"{ps.meta['dataset_label']} ({ps.meta['split_label']}, {repetition_label(protocol, n_eval)})",
         "direction": direction,
         "mapping": mapping,
+        "loss": st["loss"],  # type: ignore[index]
         "image_feature": ps.image_feature,
         "image_label": ps.meta["image_label"],
         "text_feature": ps.text_feature,
@@ -291,8 +340,57 @@ def label_columns(ps: PairedSet, dataset: str, direction: str, mapping: str, hea
         "protocol": protocol,
         "n_items": len(ps),
         "n_train": int(ps.meta["n_train"]) if protocol == "split" else len(ps) - len(ps) // n_eval,  # type: ignore[call-overload]
-        "lr": hp["lr"],  # type: ignore[index]
-        "hidden": hp["hidden"] if mapping == "nn" else "",  # type: ignore[index]
-        "epochs": hp["epochs"],  # type: ignore[index]
-        "batch_size": hp["batch_size"],  # type: ignore[index]
+        "hp_source": st["source"],  # type: ignore[index]
+        "lr": st["lr"],  # type: ignore[index]
+        "hidden": "" if st["hidden"] is None else st["hidden"],  # type: ignore[index]
+        "dropout": st["dropout"],  # type: ignore[index]
+        "margin": st["margin"] if st["loss"] == "max-margin" else "",  # type: ignore[index]
+        "epochs": st["epochs"],  # type: ignore[index]
+        "batch_size": st["batch_size"],  # type: ignore[index]
+        "n_unsteady": header["n_unsteady"],
     }
+
+
+# ------------------------------------------------------------------- hyper-parameter search
+
+
+def resolve_grid(grid: Mapping[str, object], authors_hidden: int) -> dict[str, tuple[float, ...]]:
+    """A config grid with ``hidden: auto`` replaced by the authors' width for this job."""
+    out = {k: tuple(v) for k, v in grid.items() if k != "hidden"}  # type: ignore[call-overload]
+    hidden = grid["hidden"]
+    out["hidden"] = (authors_hidden,) if hidden == "auto" else tuple(int(h) for h in hidden)  # type: ignore[union-attr]
+    return out
+
+
+def select_hyperparameters(
+    ps: PairedSet,
+    direction: str,
+    kind: str,
+    loss: str,
+    grid: Mapping[str, Sequence[float]],
+    evals: Sequence[Evaluation],
+    n_folds: int,
+    max_epochs: int,
+    batch_size: int,
+    seed: int,
+    criterion: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> CVResult:
+    """k-fold CV on the training rows of the first evaluation (see README: for a split that is
+    the official training set; for a CV-protocol set it is the first outer fold's training rows,
+    whose choice is then used for every outer fold)."""
+    X, Y = sides(ps, direction)
+    train = evals[0].train
+    labels = max_margin_labels(ps)
+    return cross_validate(X[train], Y[train], kind, loss, grid, n_folds, max_epochs, batch_size, seed,
+                          labels=None if labels is None else labels[train], criterion=criterion, log=log)
+
+
+def loss_checks(pred: Predictions) -> pd.DataFrame:
+    """One row per evaluation: does its training loss decrease steadily (paper, Supplement A)?"""
+    rows = []
+    for ev, hist in zip(pred.evals, pred.losses):
+        chk = check_steady_decrease(hist)
+        rows.append({"evaluation": ev.index, "seed": ev.seed, "steady": chk.steady, "reason": chk.reason,
+                     "loss_start": chk.start, "loss_end": chk.end, "rise_frac": chk.rise_frac})
+    return pd.DataFrame(rows)

@@ -3,6 +3,10 @@
 For one embedding and one word-similarity benchmark, score every in-vocabulary pair by the
 cosine and the Euclidean similarity of X, f_lin(X) and f_nn(X), and correlate the scores with
 the human ratings (Spearman rho), once per random parameter draw.
+
+A benchmark that the vocabulary covers too thinly (fewer than ``min_pairs`` pairs with both
+words) gets no rho at all: its rows carry NaN and a ``reason`` instead, so that tables can show
+"n/a" with the cause rather than a correlation over a handful of pairs.
 """
 
 from __future__ import annotations
@@ -32,11 +36,21 @@ class PairCoverage:
     n_dropped: int
 
 
-def cover_pairs(kv: KeyedVectors, pairs: pd.DataFrame) -> PairCoverage:
-    """Keep the pairs whose two words are in ``kv`` (see ``lookup_word``); drop the rest."""
+def _covered(kv: KeyedVectors, pairs: pd.DataFrame) -> tuple[list[str | None], list[str | None], np.ndarray]:
     key1 = [lookup_word(kv, w) for w in pairs["word1"]]
     key2 = [lookup_word(kv, w) for w in pairs["word2"]]
     keep = np.array([a is not None and b is not None for a, b in zip(key1, key2)], dtype=bool)
+    return key1, key2, keep
+
+
+def count_covered(kv: KeyedVectors, pairs: pd.DataFrame) -> int:
+    """How many benchmark pairs have both words in ``kv`` (the pairs ``cover_pairs`` keeps)."""
+    return int(_covered(kv, pairs)[2].sum())
+
+
+def cover_pairs(kv: KeyedVectors, pairs: pd.DataFrame) -> PairCoverage:
+    """Keep the pairs whose two words are in ``kv`` (see ``lookup_word``); drop the rest."""
+    key1, key2, keep = _covered(kv, pairs)
     if not keep.any():
         raise ValueError(
             f"no benchmark pair has both words in the vocabulary ({len(pairs)} pairs, all OOV)"
@@ -76,19 +90,40 @@ def spearman_rhos(Z: np.ndarray, cov: PairCoverage) -> dict[str, float]:
     }
 
 
+def low_coverage_reason(n_pairs: int, n_total: int, min_pairs: int) -> str:
+    return f"{n_pairs} of {n_total} pairs covered by the vocabulary (< {min_pairs}): no rho computed"
+
+
 def untrained_mapping_rhos(
     kv: KeyedVectors,
     pairs: pd.DataFrame,
     n_seeds: int,
     output_dim: int,
     hidden_dim: int,
+    min_pairs: int | None = None,
 ) -> pd.DataFrame:
     """Long table of rho for X (model ``input``) and for f_lin/f_nn over ``n_seeds`` draws.
 
-    Columns: model, seed (-1 for the input), similarity, rho, n_pairs, n_dropped.
+    Columns: model, seed (-1 for the input), similarity, rho, n_pairs, n_dropped, reason.
+    ``reason`` is "" for computed rows. With ``min_pairs``, a benchmark with fewer covered pairs
+    gives one row per (model, similarity) with seed -1, rho NaN and the reason; without it, a
+    benchmark with no covered pair is an error.
     """
     if n_seeds < 1:
         raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
+    if min_pairs is not None:
+        if min_pairs < 1:
+            raise ValueError(f"min_pairs must be >= 1, got {min_pairs}")
+        n_pairs = count_covered(kv, pairs)
+        if n_pairs < min_pairs:
+            out = pd.DataFrame(
+                [(m, -1, s, np.nan) for m in ("input", *UNTRAINED_MODELS) for s in SIMILARITIES],
+                columns=["model", "seed", "similarity", "rho"],
+            )
+            out["n_pairs"] = n_pairs
+            out["n_dropped"] = len(pairs) - n_pairs
+            out["reason"] = low_coverage_reason(n_pairs, len(pairs), min_pairs)
+            return out
     cov = cover_pairs(kv, pairs)
     rows = [("input", -1, s, r) for s, r in spearman_rhos(cov.vectors, cov).items()]
     d_in = cov.vectors.shape[1]
@@ -100,4 +135,5 @@ def untrained_mapping_rhos(
     out = pd.DataFrame(rows, columns=["model", "seed", "similarity", "rho"])
     out["n_pairs"] = cov.n_pairs
     out["n_dropped"] = cov.n_dropped
+    out["reason"] = ""
     return out

@@ -8,6 +8,8 @@ tested.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -48,8 +50,10 @@ def regression_scores(pred: np.ndarray, Y: np.ndarray) -> dict[str, float]:
     ss_tot = ((T - T.mean(axis=0)) ** 2).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         r2_dims = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+    # Exact sums (math.fsum): numpy's SIMD reductions may round differently from run to run
+    # (memory alignment), which would break byte-identical tables.
     return {
-        "mse": float(sq.mean()),
-        "loss": float(0.5 * sq.sum(axis=1).mean()),
-        "r2": float(r2_dims.mean()),
+        "mse": math.fsum(sq.ravel().tolist()) / sq.size,
+        "loss": 0.5 * math.fsum(sq.ravel().tolist()) / sq.shape[0],
+        "r2": math.fsum(r2_dims.tolist()) / r2_dims.size,
     }

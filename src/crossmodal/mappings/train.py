@@ -119,6 +119,7 @@ def fit_mapping(
     margin: float = 1.0,
     labels: np.ndarray | None = None,
     val_labels: np.ndarray | None = None,
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
 ) -> tuple[nn.Module, TrainHistory]:
     """Train f: X -> Y; returns the model (eval mode, on ``device``) and its history.
 
@@ -128,6 +129,10 @@ def fit_mapping(
     ``kind``: lin, nn, nn-3 or nn-5; ``dropout``: rate after each hidden layer (0 = none).
     ``loss="max-margin"`` uses margin γ = ``margin`` and optional class ``labels`` of the
     training rows (``val_labels`` of the validation rows); see crossmodal.mappings.losses.
+    ``on_epoch(epoch, model)`` is called after each epoch (``epoch`` counts from 1), e.g. to
+    record learning curves; the model's train/eval mode is restored after it returns. A callback
+    that leaves the weights alone and runs the model in eval mode (no dropout masks drawn)
+    does not change the trained model.
     """
     X = _as_tensor(X_train, "X_train", device)
     Y = _as_tensor(Y_train, "Y_train", device)
@@ -189,6 +194,10 @@ def fit_mapping(
         bar.set_postfix_str(f"loss={history.loss[-1]:.4g}")
         if log is not None:
             log(line)
+        if on_epoch is not None:
+            was_training = model.training
+            on_epoch(epoch + 1, model)
+            model.train(was_training)
     model.eval()
     return model, history
 

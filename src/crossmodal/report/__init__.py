@@ -1,0 +1,1 @@
+"""crossmodal.report: the comparison heat-map, table views for the Snakemake report, report checks."""
