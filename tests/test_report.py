@@ -25,8 +25,8 @@ from test_comparison import BENCH, synthetic_experiment1, synthetic_experiment2
 
 from crossmodal.report.html import read_report, read_table_csv, table_page, visible_text
 
-# The page list of workflow/rules/report.smk, read without running Snakemake.
-REPORT_TABLES = re.findall(r'^    "(\w+)": \(', (Path(__file__).resolve().parents[1] / "workflow/rules/report.smk").read_text(), re.MULTILINE)
+# The page list (REPORT_TABLES of workflow/rules/common.smk), read without running Snakemake.
+REPORT_TABLES = re.findall(r'^    "(\w+)": \(', (Path(__file__).resolve().parents[1] / "workflow/rules/common.smk").read_text(), re.MULTILINE)
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "1"]
