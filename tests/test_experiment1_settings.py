@@ -109,3 +109,18 @@ def test_word2vec_rows_go_to_tables_10_and_11_only() -> None:
     table11 = t1.paper_table_wide(long, t1.PAPER_TABLES[11], 10, "include")
     assert len(table11) == 2 and (table11["note"] == "").all()
     assert len(t1.paper_table_wide(long, t1.PAPER_TABLES[1], 10, "include")) == 2
+
+
+def test_hyperparameters_table_lists_what_each_setting_used_and_the_search_where_it_ran() -> None:
+    long = pd.concat([_long(m, "mse").assign(dataset="d", image_feature="i", hp_source="authors", lr=0.001, hidden=8,
+                                             dropout=0.0, margin="", epochs=50, batch_size=64, n_unsteady=1)
+                      for m in ("lin", "nn")], ignore_index=True)
+    off = t1.hyperparameters_table(long, t1.chosen_table([]))
+    assert len(off) == 4 and (off["hp_source"] == "authors").all() and (off["grid"] == "").all()
+    chosen = {"dataset": "d", "image_feature": "i", "text_feature": "glove6b50d", "direction": "t2i", "kind": "nn",
+              "loss": "mse", "criterion": "mse", "lr": 0.01, "epochs": 3, "val_loss": 1.5, "n_settings": 3,
+              "grid": {"lr": [0.01, 0.001]}}
+    on = t1.hyperparameters_table(long, t1.chosen_table([chosen]))
+    row = on[(on["mapping"] == "nn") & (on["direction"] == "t2i")]
+    assert row["val_loss"].item() == 1.5 and row["grid"].item() == '{"lr": [0.01, 0.001]}'
+    assert on["val_loss"].isna().sum() == 3  # the other settings were not searched

@@ -16,9 +16,9 @@ import pytest
 
 from test_workflow import planned_jobs, snakemake
 
-# Tiny: 2 epochs, 2 folds, lin with MSE only, the search over two learning rates with 2-fold CV.
+# Tiny: 2 epochs, 2 folds, lin with MSE only, the search (on here) over two learning rates with 2-fold CV.
 EXP1 = {"epochs": 2, "n_folds": 2, "mappings": ["lin"], "losses": ["mse"],
-        "hyperparameter_search": {"n_folds": 2, "grid": {"lr": [0.01, 0.001]}}}
+        "hyperparameter_search": {"enabled": True, "n_folds": 2, "grid": {"lr": [0.01, 0.001]}}}
 NEIGHBOURS = {"k": [5, 10], "table_k": 10}  # 20 test items per fold: K = 30 would not fit
 TABLE1 = "results/tables/table1.csv"
 OUTPUTS = ("table1.csv", "table1_strict.csv", "table9.csv", "table9_strict.csv", "experiment1_long.csv",
@@ -79,6 +79,23 @@ def test_tiny_run_writes_tables_with_honest_labels(tiny_run):
     log = (tiny_run / "logs/experiment1/imagenet1k_concepts/efficientnet_lite0_fc/glove6b50d/i2t/lin/mse/train.log").read_text()
     assert "epoch 2/2 2xlin mean train_mse=" in log  # loss per epoch, both folds trained together
     assert not list(tiny_run.rglob("*.part*")), "temporary files left behind"
+
+
+def test_searched_hyperparameters_are_recorded_and_used(tiny_run):
+    import json
+
+    import pandas as pd
+
+    hp = pd.read_csv(tiny_run / "results/tables/hyperparameters.csv")
+    assert len(hp) == 4 and (hp["hp_source"] == "cv").all() and set(hp["lr"]) <= {0.01, 0.001}
+    job = "results/experiment1/imagenet1k_concepts/efficientnet_lite0_fc/glove6b50d/t2i/lin/mse"
+    chosen = json.loads((tiny_run / job / "cv/chosen.json").read_text())
+    row = hp[(hp["dataset"] == "imagenet1k_concepts") & (hp["direction"] == "t2i")]
+    assert (row["lr"].item(), row["epochs"].item(), row["n_settings"].item()) == (chosen["lr"], chosen["epochs"], 2)
+    long = pd.read_csv(tiny_run / "results/tables/experiment1_long.csv")
+    assert set(long["k"]) == {5, 10} and set(long["metric"]) == {"cosine", "euclidean"}
+    checks = pd.read_csv(tiny_run / "results/tables/training_checks.csv")
+    assert len(checks) == 4 * 2 and set(checks["loss"]) == {"mse"}  # 4 settings x 2 folds, each checked
 
 
 def test_rerun_is_a_no_op(tiny_run, release):
@@ -142,7 +159,10 @@ def test_mirror_adds_iapr_test_split_cv_and_wikipedia(tmp_path, shared_data):
     jobs = planned_jobs(result)
     assert jobs["experiment1_authors_csv"] == 1 and jobs["experiment1_wikipedia"] == 3
     # (concepts + IAPR + 3 Wikipedia text features: biGRU, LDA, tf-idf) x 2 directions x 8 (mapping, loss)
-    assert jobs["experiment1_train"] == jobs["experiment1_cv"] == 80
+    assert jobs["experiment1_train"] == 80 and "experiment1_cv" not in jobs  # the search is off by default
+    searched = planned_jobs(snakemake(tmp_path, {"mirror_dir": str(shared_data),
+                                                 "experiment1": {"hyperparameter_search": {"enabled": True}}}, "-n", TABLE1))
+    assert searched["experiment1_cv"] == searched["experiment1_train"] == 80
     assert jobs["bigru_features"] == 1
     assert "results/scores/iaprtc12/vgg128/biGRU/t2i/nn-5/mse/summary.csv" in result.stdout
     assert "results/scores/iaprtc12/vgg128/biGRU/t2i/nn/max-margin/summary.csv" in result.stdout

@@ -29,7 +29,8 @@ with log_to(snakemake.log[0]):
             write(wide, path, index=True)
             print(f"{Path(path).name}:\n{wide.to_string()}", file=sys.stderr)
     write(long, o.long)
-    write(t1.chosen_table([json.loads(Path(f).read_text()) for f in i.chosen]), o.hyperparameters)
+    chosen = t1.chosen_table([json.loads(Path(f).read_text()) for f in i.chosen])
+    write(t1.hyperparameters_table(long, chosen), o.hyperparameters)
     jobs = [dict(zip(("dataset", "image_feature", "text_feature", "direction", "mapping", "loss"), Path(f).parts[-7:-1]))
             for f in i.checks]
     checks = t1.checks_table([(job, pd.read_csv(f)) for job, f in zip(jobs, i.checks)])

@@ -186,3 +186,18 @@ def checks_table(checks: list[tuple[dict[str, str], pd.DataFrame]]) -> pd.DataFr
     """Every training run's loss-decrease check, with the job's identifying columns first."""
     frames = [frame.assign(**job)[[*job, *frame.columns]] for job, frame in checks]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+JOB_KEYS = ["dataset", "image_feature", "text_feature", "direction", "mapping", "loss"]
+USED_COLUMNS = ["hp_source", "lr", "hidden", "dropout", "margin", "epochs", "batch_size", "n_unsteady"]
+SEARCH_COLUMNS = ["criterion", "val_loss", "val_loss_std", "cv_runs_unsteady", "n_settings", "n_folds", "max_epochs", "grid"]
+
+
+def hyperparameters_table(long: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """The hyper-parameters every setting was trained with (from the long table: searched or
+    the authors'), plus the search's details (criterion, validation loss, grid) where it ran."""
+    used = long[JOB_KEYS + USED_COLUMNS].drop_duplicates(JOB_KEYS).reset_index(drop=True)
+    if chosen.empty:
+        return used.assign(**{c: "" for c in SEARCH_COLUMNS})
+    search = chosen[JOB_KEYS + SEARCH_COLUMNS].astype({k: str for k in JOB_KEYS})
+    return used.astype({k: str for k in JOB_KEYS}).merge(search, on=JOB_KEYS, how="left", validate="one_to_one")
