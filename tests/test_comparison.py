@@ -360,6 +360,13 @@ def test_summary_counts_recomputed(comparison):
             assert np.isnan(s["median_abs_delta"])
 
 
+def test_summary_is_the_same_from_the_csv_read_back(comparison, tmp_path):
+    """pandas reads the written "true"/"false"/"" flags back as True/False/NaN: same counts."""
+    comparison.to_csv(tmp_path / "c.csv", index=False)
+    again = summarise_comparison(pd.read_csv(tmp_path / "c.csv"))
+    pd.testing.assert_frame_equal(again, summarise_comparison(comparison))
+
+
 # --- the heat-map ----------------------------------------------------------------------------------------
 
 

@@ -453,8 +453,10 @@ def summarise_comparison(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for table, g in df.groupby(df["table"].astype(str), sort=False):
         compared = g["ours"].notna()
-        tested = compared & (g["finding_holds"].astype(str) != "")
-        holds = tested & (g["finding_holds"].astype(str) == "true")
+        # "true"/"false"/"" as written, or True/False/NaN when read back by pandas
+        flag = g["finding_holds"].map(lambda v: "" if pd.isna(v) else str(v).lower())
+        tested = compared & (flag != "")
+        holds = tested & (flag == "true")
         deltas = g.loc[compared, "delta"].abs()
         rows.append({
             "table": table,
