@@ -129,7 +129,12 @@ def test_weights_look_uniform_on_minus_one_one():
 
 
 def _independent_input_rhos(pairs: pd.DataFrame) -> tuple[dict[str, float], int]:
-    index, matrix = _raw_glove()
+    return independent_rhos(*_raw_glove(), pairs)
+
+
+def independent_rhos(index: dict[str, int], matrix: np.ndarray, pairs: pd.DataFrame) -> tuple[dict[str, float], int]:
+    """Spearman rho of cos / 1/(1+eucl) similarities against human scores, in plain numpy (float64)."""
+    matrix = np.asarray(matrix, dtype=np.float64)
 
     def key(word):  # the documented rule: as written, else lowercased
         return word if word in index else (word.lower() if word.lower() in index else None)

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from scipy.stats import spearmanr
 
 from crossmodal.datasets.experiment1 import concept_set
 from crossmodal.datasets.imagenet_concepts import default_resources
@@ -33,6 +32,7 @@ from crossmodal.features.visual_words import (
 from crossmodal.features.word_vectors import keyed_vectors_from_arrays, load_keyed_vectors
 from crossmodal.tables.table2 import read_rhos, summarise_rhos, table2_wide
 from crossmodal.tables.table12 import BenchmarkColumn, Slot, table12
+from test_experiment2 import independent_rhos
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2"]
@@ -86,21 +86,7 @@ def test_concept_kv_holds_exactly_the_concept_words_and_image_vectors(concept_fi
 
 
 def _independent_rhos(words: list[str], matrix: np.ndarray, pairs: pd.DataFrame) -> tuple[dict[str, float], int]:
-    index = {w: i for i, w in enumerate(words)}
-
-    def key(word):  # the documented rule: as written, else lowercased
-        return word if word in index else (word.lower() if word.lower() in index else None)
-
-    cos, eucl, human = [], [], []
-    for w1, w2, score in pairs.itertuples(index=False):
-        k1, k2 = key(w1), key(w2)
-        if k1 is None or k2 is None:
-            continue
-        a, b = matrix[index[k1]].astype(np.float64), matrix[index[k2]].astype(np.float64)
-        cos.append(a @ b / np.sqrt((a @ a) * (b @ b)))
-        eucl.append(1 / (1 + np.sqrt(((a - b) ** 2).sum())))
-        human.append(score)
-    return {"cos": spearmanr(cos, human)[0], "eucl": spearmanr(eucl, human)[0]}, len(human)
+    return independent_rhos({w: i for i, w in enumerate(words)}, matrix, pairs)
 
 
 @pytest.mark.parametrize(
