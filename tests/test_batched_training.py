@@ -104,7 +104,8 @@ def test_batched_is_deterministic_and_runs_do_not_interact() -> None:
     assert np.abs(reseeded.predict(X)[0] - a.predict(X)[2]).max() > 1e-3
 
 
-def test_rmsprop_step_matches_torch_optimizer() -> None:
+@pytest.mark.parametrize("chunk", [3, 1 << 16])  # many in-cache passes per tensor, or one
+def test_rmsprop_step_matches_torch_optimizer(chunk: int) -> None:
     """Several steps with per-model lr and an inactive model = torch.optim.RMSprop per model."""
     g = torch.Generator().manual_seed(0)
     lrs = [1e-2, 1e-3, 1e-4]
@@ -115,7 +116,7 @@ def test_rmsprop_step_matches_torch_optimizer() -> None:
     for step in range(5):
         grad = torch.randn(3, 4, 5, generator=g)
         active = torch.tensor([True, step % 2 == 0, True])
-        rmsprop_step([p], [grad.clone()], [sq], torch.tensor(lrs), active)  # grads are scratch
+        rmsprop_step([p], [grad.clone()], [sq], torch.tensor(lrs), active, chunk=chunk)  # grads are scratch
         for m in range(3):
             if active[m]:
                 refs[m].grad = grad[m].clone()

@@ -120,6 +120,26 @@ class BatchedFit:
         return out
 
 
+class _StackedLinear(torch.autograd.Function):
+    """h @ w[m]ᵀ + b[m] for every run m, with w (M, out, in) as nn.Linear stores it.
+
+    Written out so that the weight gradient comes back in the weight's own row-major layout
+    (δᵀ h, as nn.Linear computes it); autograd's bmm backward would return it transposed,
+    and the optimizer would then have to re-lay it out every step.
+    """
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(h, w)
+        return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:  # type: ignore[override]
+        h, w = ctx.saved_tensors
+        grad_h = torch.bmm(grad, w) if ctx.needs_input_grad[0] else None
+        return grad_h, torch.bmm(grad.transpose(1, 2), h), grad.sum(dim=1)
+
+
 def _forward(
     weights: Sequence[torch.Tensor],
     biases: Sequence[torch.Tensor],
@@ -129,12 +149,19 @@ def _forward(
     """Stacked MLP: baddbmm per layer, ReLU (then ``dropout(layer, h)``) after hidden layers."""
     last = len(weights) - 1
     for i, (w, b) in enumerate(zip(weights, biases)):
-        h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+        h = _StackedLinear.apply(h, w, b)
         if i < last:
             h = torch.relu(h)
             if dropout is not None:
                 h = dropout(i, h)
     return h
+
+
+# Elements per in-cache pass of the optimizer step (~256 KiB per float32 array, so p, g, sq
+# and the RMS of a chunk stay in L2). The stacked tensors of wide/deep models are tens of MB;
+# running each of RMSprop's five elementwise passes over a whole tensor streams it through
+# main memory five times, which made the step cost more than the matrix products.
+RMSPROP_CHUNK = 1 << 16
 
 
 def rmsprop_step(
@@ -145,29 +172,39 @@ def rmsprop_step(
     active: torch.Tensor | None = None,
     alpha: float = RMSPROP_RHO,
     eps: float = RMSPROP_EPS,
+    chunk: int = RMSPROP_CHUNK,
 ) -> None:
     """In place, per run m (leading dim): torch.optim.RMSprop's update with lr[m].
 
     sq ← α·sq + (1 − α)·g²;  p ← p + (−lr)·g / (√sq + ε). Runs with ``active[m]`` False are
     left untouched (parameters and state), as if they had not taken the step.
-    ``grads`` are overwritten (used as scratch space: the stacked tensors are large, and
-    in-place passes are what makes this step cheap).
+    ``params`` and ``square_avg`` must be contiguous; ``grads`` are overwritten (scratch).
+    The update runs ``chunk`` elements at a time; it is elementwise, so that does not change
+    the result.
     """
+    lr_col = lr.view(-1, 1)
+    if active is None or bool(active.all()):
+        groups = [slice(None)]  # every run at once
+    else:
+        groups = [slice(m, m + 1) for m in torch.nonzero(active).flatten().tolist()]
     with torch.no_grad():
         for p, g, sq in zip(params, grads, square_avg):
-            shape = (-1,) + (1,) * (p.dim() - 1)
-            a = None if active is None else active.view(shape)
-            if a is None:
-                sq.mul_(alpha).addcmul_(g, g, value=1 - alpha)
-                avg = sq.sqrt().add_(eps)
-            else:
-                new_sq = torch.addcmul(sq.mul(alpha), g, g, value=1 - alpha)
-                avg = new_sq.sqrt().add_(eps)
-                sq.copy_(torch.where(a, new_sq, sq))
-            step = g.mul_((-lr).view(shape)).div_(avg)  # (value * t1) / t2, as torch's addcdiv
-            if a is not None:
-                step = torch.where(a, step, torch.zeros((), dtype=step.dtype, device=step.device))
-            p.add_(step)
+            M = p.shape[0]
+            p2, g2, sq2 = p.view(M, -1), g.reshape(M, -1), sq.view(M, -1)
+            for rows in groups:
+                width = max(1, chunk // len(range(M)[rows]))
+                for c in range(0, p2.shape[1], width):
+                    cols = slice(c, c + width)
+                    _rmsprop_update(p2[rows, cols], g2[rows, cols], sq2[rows, cols], lr_col[rows], alpha, eps)
+
+
+def _rmsprop_update(
+    p: torch.Tensor, g: torch.Tensor, sq: torch.Tensor, lr: torch.Tensor, alpha: float, eps: float
+) -> None:
+    """One chunk, in torch.optim.RMSprop's operation order (addcdiv = (value * g) / avg)."""
+    sq.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+    avg = sq.sqrt().add_(eps)
+    p.add_(g.mul_(-lr).div_(avg))
 
 
 def _epoch_schedule(
