@@ -2,7 +2,8 @@
 
 The slice is the IAPR TC-12-sized CV problem of the paper's Supplement A: N items (default
 1570, so each of 5 folds trains on ~1256 and validates on ~314), image 128-d <-> text 64-d in
-both directions (128->64 and 64->128), ``nn`` with 512 hidden units, 5 folds x 3 learning
+both directions (128->64 and 64->128), ``nn`` with 512 hidden units (``--hidden 64,256,...``
+gives one row per width), 5 folds x 3 learning
 rates x 4 dropouts = 60 models, each with its per-epoch validation loss, as CV needs.
 Both ways train the very same 60 models in the same process; the table gives seconds, the
 speedup (sequential / batched) and the largest prediction difference between the two
@@ -98,7 +99,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1570, help="items in the CV set")
     ap.add_argument("--dims", default="128x64,64x128", help="comma-separated d_in x d_out")
-    ap.add_argument("--hidden", type=int, default=512)
+    ap.add_argument("--hidden", default="512", help="comma-separated nn widths, one table row each")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--lrs", default="0.01,0.001,0.0001")
@@ -112,7 +113,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     args = ap.parse_args()
     if args.quick:
-        args.n, args.hidden, args.epochs, args.lrs, args.dropouts, args.no_grid = 300, 64, 2, "0.01", "0,0.5", True
+        args.n, args.hidden, args.epochs, args.lrs, args.dropouts, args.no_grid = 300, "64", 2, "0.01", "0,0.5", True
     if args.threads:
         torch.set_num_threads(args.threads)
     lrs = [float(v) for v in args.lrs.split(",")]
@@ -120,18 +121,20 @@ def main() -> None:
     runs = _runs(args.n, args.folds, lrs, dropouts)
     n_train = len(runs[0].train)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
-    print(f"{len(runs)} models = {args.folds} folds x {len(lrs)} lrs x {len(dropouts)} dropouts; nn hidden "
-          f"{args.hidden}; ~{n_train} train / {args.n - n_train} val rows; {args.epochs} epochs; batch {args.batch_size}")
-    print(f"{'direction':>10} {'models':>6} {'sequential s':>13} {'batched s':>10} {'speedup':>8} {'max rel diff':>13}")
+    widths = [int(v) for v in args.hidden.split(",")]
+    print(f"{len(runs)} models = {args.folds} folds x {len(lrs)} lrs x {len(dropouts)} dropouts; nn; "
+          f"~{n_train} train / {args.n - n_train} val rows; {args.epochs} epochs; batch {args.batch_size}")
+    print(f"{'direction':>10} {'hidden':>6} {'models':>6} {'sequential s':>13} {'batched s':>10} {'speedup':>8} "
+          f"{'max rel diff':>13}")
     Xw, Yw = _data(64, 8, 4)  # warm-up: first-call costs (thread pools, kernels) stay out of both timings
     _compare(Xw, Yw, _runs(64, 2, [0.01], [0.0, 0.5]), 8, 1, 16, args.device)
     speedups = []
-    for dims in args.dims.split(","):
+    for dims, hidden in itertools.product(args.dims.split(","), widths):
         dx, dy = (int(v) for v in dims.lower().split("x"))
         X, Y = _data(args.n, dx, dy)
-        t_seq, t_bat, diff = _compare(X, Y, runs, args.hidden, args.epochs, args.batch_size, args.device)
+        t_seq, t_bat, diff = _compare(X, Y, runs, hidden, args.epochs, args.batch_size, args.device)
         speedups.append(t_seq / t_bat)
-        print(f"{dims:>10} {len(runs):>6} {t_seq:>13.2f} {t_bat:>10.2f} {t_seq / t_bat:>7.1f}x {diff:>13.2e}")
+        print(f"{dims:>10} {hidden:>6} {len(runs):>6} {t_seq:>13.2f} {t_bat:>10.2f} {t_seq / t_bat:>7.1f}x {diff:>13.2e}")
     if args.no_grid:
         return
     print(f"\nfull CV grid per direction, batched, {args.max_epochs} epochs (nn: {len(PAPER_GRID['hidden'])} widths "

@@ -78,6 +78,20 @@ def test_lint_passes():
     assert "Congratulations" in result.stdout + result.stderr
 
 
+def test_building_the_job_graph_imports_no_heavy_library():
+    """Every crossmodal import of the Snakefile and rule files, run together, loads neither torch,
+    gensim nor scipy: they cost seconds, and a no-op rerun should not pay them."""
+    sources = [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").glob("*.smk"))]
+    imports = sorted({m.group(1) for f in sources
+                      for m in re.finditer(r"^[ \t]*(from crossmodal\S* import \([^)]*\)|from crossmodal\S* import [^\n(]+|import crossmodal\S*)$",
+                                           f.read_text(), re.M)})
+    assert any("crossmodal.names" in line for line in imports)  # the scan found the rule files' imports
+    probe = "\n".join([*imports, "import sys", "print(sorted(m for m in ('torch', 'gensim', 'scipy') if m in sys.modules))"])
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"heavy imports while building the graph: {result.stdout.strip()}"
+
+
 # --- a tiny end-to-end run, caching and determinism ----------------------------------------------
 
 

@@ -5,11 +5,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from crossmodal.datasets.imagenet_concepts import IMAGE_FEATURE as CONCEPT_IMAGE_FEATURE
-from crossmodal.datasets.imagenet_concepts import TEXT_FEATURE as CONCEPT_TEXT_FEATURE
-from crossmodal.datasets.wikipedia import IMAGE_FEATURE as WIKIPEDIA_IMAGE_FEATURE
-from crossmodal.datasets.wikipedia import TEXT_VARIABLES as WIKIPEDIA_OWN_TEXT
 from crossmodal.datasets.wordsim import BENCHMARKS, PACKAGE_BENCHMARKS, PAPER_BENCHMARKS
+from crossmodal.names import (
+    CONCEPT_IMAGE_FEATURE,
+    CONCEPT_TEXT_FEATURE,
+    TABLE12_PAPER_SLOTS,
+    WIKIPEDIA_IMAGE_FEATURE,
+    WIKIPEDIA_TEXT_VARIABLES as WIKIPEDIA_OWN_TEXT,
+)
 from crossmodal.sources import load_registry, source_path
 import yaml
 

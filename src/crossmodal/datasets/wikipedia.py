@@ -23,14 +23,14 @@ import scipy.io
 import scipy.sparse
 
 from crossmodal.datasets.paired import PairedSet
+from crossmodal.names import WIKIPEDIA_IMAGE_FEATURE, WIKIPEDIA_TEXT_VARIABLES
 
 Split = Literal["train", "test"]
 TextFeature = Literal["lda10", "tfidf1000"]
 
-# .mat variable prefix per text feature; the split suffix is "_tr" / "_te".
-TEXT_VARIABLES: dict[str, str] = {"lda10": "T", "tfidf1000": "T_tfidf"}
+TEXT_VARIABLES = WIKIPEDIA_TEXT_VARIABLES  # .mat variable prefix per text feature
 IMAGE_VARIABLE = "I"
-IMAGE_FEATURE = "sift128"
+IMAGE_FEATURE = WIKIPEDIA_IMAGE_FEATURE
 SPLIT_SUFFIX: dict[str, str] = {"train": "_tr", "test": "_te"}
 LIST_FILES: dict[str, str] = {"train": "trainset_txt_img_cat.list", "test": "testset_txt_img_cat.list"}
 

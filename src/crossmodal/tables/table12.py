@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crossmodal.names import TABLE12_PAPER_SLOTS
 from crossmodal.tables.table2 import MODEL_ORDER, SUMMARY_COLUMNS, row_label, summarise_rhos, table2_wide
 
 # As crossmodal.experiments.similarity.SIMILARITIES, not imported: the tables env has no gensim/torch.
 SIMILARITIES = ("cos", "eucl")
-# The paper's Table 12 embeddings, in its row order: (slot key, printed name).
-PAPER_SLOTS: tuple[tuple[str, str], ...] = (("word2vec", "word2vec"), ("vgg128", "VGG-128"))
+PAPER_SLOTS = TABLE12_PAPER_SLOTS  # the paper's Table 12 embeddings, in its row order: (slot key, printed name)
 
 
 @dataclass(frozen=True)
