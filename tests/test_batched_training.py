@@ -149,3 +149,17 @@ def test_batched_rejects_bad_runs() -> None:
         fit_batched(X, Y, [RunSpec(np.arange(25))], "nn", 4, 1)
     with pytest.raises(ValueError):
         fit_batched(X, Y, [RunSpec(np.arange(10))], "nn", 4, 1, loss="hinge")
+
+
+def test_training_in_groups_equals_one_stack() -> None:
+    """A max_stack that splits the runs into groups of 2 (and a last one of 1) changes nothing."""
+    X, Y = _problem()
+    runs = _mixed_runs(len(X), "nn")
+    one = fit_batched(X, Y, runs, "nn", 16, 3, 16, "cosine")
+    per_run = 9 * 16 + 16 + 16 * 6 + 6
+    grouped = fit_batched(X, Y, runs, "nn", 16, 3, 16, "cosine", max_stack=2 * per_run)
+    assert len(grouped.runs) == len(runs) and grouped.weights[0].shape == one.weights[0].shape
+    _close(grouped.predict(X), one.predict(X), rtol=1e-6)
+    _close(grouped.loss, one.loss, rtol=1e-6)
+    np.testing.assert_array_equal(np.isnan(grouped.val_loss), np.isnan(one.val_loss))
+    _close(np.nan_to_num(grouped.val_loss), np.nan_to_num(one.val_loss), rtol=1e-6)

@@ -163,6 +163,11 @@ def _forward(
 # main memory five times, which made the step cost more than the matrix products.
 RMSPROP_CHUNK = 1 << 16
 
+# Parameters per stack (16 MiB float32). A stack's parameters, gradients and RMSprop state are
+# all touched every step; keeping them near cache size made 60 runs of a 3-layer, 512-wide
+# network ~15 % faster on the 2-core dev VM (benchmarks/README.md) and changed no result.
+MAX_STACK_ELEMENTS = 1 << 22
+
 
 def rmsprop_step(
     params: Sequence[torch.Tensor],
@@ -251,6 +256,7 @@ def fit_batched(
     progress: bool = False,
     log: Callable[[str], None] | None = None,
     val_loss: str | None = None,
+    max_stack: int = MAX_STACK_ELEMENTS,
 ) -> BatchedFit:
     """Train ``len(runs)`` mappings of ``kind``/``hidden`` on rows of (X, Y) at once.
 
@@ -259,6 +265,8 @@ def fit_batched(
     margin=r.margin, labels=labels[r.train], val_labels=labels[r.val])`` to float tolerance.
     ``labels`` (one per row of X, max-margin only): None = every other item is another class.
     ``val_loss``: the loss recorded on the validation rows; None = the training loss.
+    ``max_stack``: the most parameters trained in one stack; larger batches of runs are
+    trained as consecutive groups (the runs are independent, so grouping does not change them).
     """
     val_name = loss if val_loss is None else val_loss
     if loss not in LOSSES or val_name not in LOSSES:
@@ -270,7 +278,12 @@ def fit_batched(
         raise ValueError(f"X has {Xt.shape[0]} rows but Y has {Yt.shape[0]}")
     runs = list(runs)
     _check_runs(runs, Xt.shape[0], kind)
-    layer_dims(kind, Xt.shape[1], Yt.shape[1], hidden)  # validates kind and hidden
+    per_run = sum(a * b + b for a, b in layer_dims(kind, Xt.shape[1], Yt.shape[1], hidden))  # validates kind/hidden
+    group = max(1, max_stack // per_run)
+    if len(runs) > group:
+        parts = [fit_batched(X, Y, runs[i : i + group], kind, hidden, epochs, batch_size, loss, labels, device,
+                             progress, log, val_loss, max_stack) for i in range(0, len(runs), group)]
+        return _concatenate(parts, runs)
     M = len(runs)
     lab = None if labels is None or "max-margin" not in (loss, val_name) else torch.as_tensor(np.asarray(labels)).to(device)
     if lab is not None and (lab.dim() != 1 or lab.shape[0] != Xt.shape[0]):
@@ -341,6 +354,20 @@ def fit_batched(
         kind=kind, hidden=hidden if kind != "lin" else None, loss_name=loss, batch_size=batch_size, runs=runs,
         weights=[w.detach() for w in W], biases=[b.detach() for b in B], loss=loss_hist, val_loss=val_hist,
         config=config,
+    )
+
+
+def _concatenate(parts: Sequence[BatchedFit], runs: Sequence[RunSpec]) -> BatchedFit:
+    """One BatchedFit from the fits of consecutive groups of ``runs``."""
+    first = parts[0]
+    vals = [p.val_loss if p.val_loss is not None else np.full(p.loss.shape, np.nan) for p in parts]
+    any_val = any(p.val_loss is not None for p in parts)
+    return BatchedFit(
+        kind=first.kind, hidden=first.hidden, loss_name=first.loss_name, batch_size=first.batch_size, runs=list(runs),
+        weights=[torch.cat(ws) for ws in zip(*(p.weights for p in parts))],
+        biases=[torch.cat(bs) for bs in zip(*(p.biases for p in parts))],
+        loss=np.concatenate([p.loss for p in parts]), val_loss=np.concatenate(vals) if any_val else None,
+        config=first.config,
     )
 
 
