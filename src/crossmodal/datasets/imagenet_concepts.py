@@ -52,8 +52,8 @@ import numpy as np
 import torch
 
 from crossmodal.datasets.paired import PairedSet
-from crossmodal.names import CONCEPT_IMAGE_FEATURE, CONCEPT_TEXT_FEATURE
 from crossmodal.features.word_vectors import load_word_vectors
+from crossmodal.names import CONCEPT_IMAGE_FEATURE, CONCEPT_TEXT_FEATURE
 
 MultiwordPolicy = Literal["skip", "average"]
 
