@@ -17,3 +17,6 @@ WIKIPEDIA_TEXT_VARIABLES: dict[str, str] = {"lda10": "T", "tfidf1000": "T_tfidf"
 
 # The paper's Table 12 embeddings, in its row order: (slot key, printed name).
 TABLE12_PAPER_SLOTS: tuple[tuple[str, str], ...] = (("word2vec", "word2vec"), ("vgg128", "VGG-128"))
+
+# Experiment 1 directions (i2t: X = image, Y = text; t2i the reverse) and their table labels.
+DIRECTION_LABELS: dict[str, str] = {"i2t": "I->T", "t2i": "T->I"}

@@ -16,8 +16,9 @@ rule experiment1_concepts:
         multiword=EXP1["datasets"]["imagenet1k_concepts"]["multiword"],
     log:
         "logs/experiment1/imagenet1k_concepts/{image}/{text}/dataset.log",
+    # Reads GloVe into gensim KeyedVectors and the CNN's weights with torch: the features env.
     conda:
-        "../../envs/experiment1.yaml"
+        "../../envs/features.yaml"
     script:
         "../scripts/experiment1_concepts.py"
 

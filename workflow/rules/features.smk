@@ -108,7 +108,8 @@ rule feature_map:
         "logs/tables/feature_map.log",
     benchmark:
         "benchmarks/results/tables/feature_map.tsv"
+    # Retrieval over the feature vectors themselves (crossmodal.metrics.peers, torch).
     conda:
-        "../../envs/tables.yaml"
+        "../../envs/features.yaml"
     script:
         "../scripts/feature_map.py"

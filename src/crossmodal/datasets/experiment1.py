@@ -19,13 +19,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from crossmodal.datasets.authors_csv import FIRST_COLUMN, pair_authors_csv
-from crossmodal.datasets.imagenet_concepts import CoverageReport, MultiwordPolicy, build_imagenet_concepts
 from crossmodal.datasets.paired import PairedSet
 from crossmodal.datasets.wikipedia import TEXT_VARIABLES, load_wikipedia_split
+
+if TYPE_CHECKING:  # the concept set needs torch and gensim; the other sets need neither
+    from crossmodal.datasets.imagenet_concepts import CoverageReport, MultiwordPolicy
 
 # Display names of feature sets; an unknown name is shown as it is.
 FEATURE_LABELS: dict[str, str] = {
@@ -211,6 +214,8 @@ def concept_set(
     multiword: MultiwordPolicy = "skip",
 ) -> tuple[PairedSet, CoverageReport]:
     """The offline "ImageNet-1k concept set" (see crossmodal.datasets.imagenet_concepts), for CV."""
+    from crossmodal.datasets.imagenet_concepts import build_imagenet_concepts
+
     ps, report = build_imagenet_concepts(weights, synsets, lemmas, glove_emb, glove_index, multiword=multiword)
     labelled = with_protocol(ps, name=name, family="imagenet", dataset_label="ImageNet-1k concept set",
                              split_label=f"{report.kept} of {report.total} classes", protocol="cv")

@@ -41,7 +41,6 @@ from crossmodal.metrics.nno import nno_per_item
 from crossmodal.metrics.significance import rank_sum_test
 
 DIRECTIONS: tuple[str, ...] = ("i2t", "t2i")
-DIRECTION_LABELS: dict[str, str] = {"i2t": "I->T", "t2i": "T->I"}
 SELF_RULES: tuple[str, ...] = ("include", "exclude")
 MEASURES: tuple[str, ...] = ("mnno_x_fx", "mnno_y_fx", "mnno_x_y", "mse", "r2")
 

@@ -1,74 +1,60 @@
 """crossmodal.mappings: the lin / nn / nn-3 / nn-5 cross-modal mappings, their losses, training
-(one at a time or many at once), hyper-parameter selection by CV and evaluation helpers."""
+(one at a time or many at once), hyper-parameter selection by CV and evaluation helpers.
 
-from crossmodal.mappings.batched import BatchedFit, RunSpec, fit_batched, rmsprop_step
-from crossmodal.mappings.diagnostics import (
-    DecreaseCheck,
-    check_steady_decrease,
-    flag_histories,
-)
-from crossmodal.mappings.hyperparams import (
-    DEFAULTS,
-    Hyperparams,
-    image_feature_class,
-    resolve_hyperparams,
-)
-from crossmodal.mappings.losses import (
-    LOSSES,
-    LossName,
-    loss_per_item,
-    max_margin_per_item,
-)
-from crossmodal.mappings.models import (
-    ALL_KINDS,
-    DEEP_KINDS,
-    KINDS,
-    MappingKind,
-    build_mapping,
-    n_hidden_layers,
-)
-from crossmodal.mappings.selection import (
-    PAPER_GRID,
-    CVResult,
-    best_epoch,
-    choose_setting,
-    cross_validate,
-    grid_settings,
-)
-from crossmodal.mappings.splits import kfold_indices, regression_scores
-from crossmodal.mappings.train import TrainHistory, fit_mapping, predict
+Names are loaded on first use (``crossmodal._lazy``): importing a light submodule such as
+``crossmodal.mappings.hyperparams`` does not import torch."""
 
-__all__ = [
-    "ALL_KINDS",
-    "DEEP_KINDS",
-    "DEFAULTS",
-    "KINDS",
-    "LOSSES",
-    "PAPER_GRID",
-    "BatchedFit",
-    "CVResult",
-    "DecreaseCheck",
-    "Hyperparams",
-    "LossName",
-    "MappingKind",
-    "RunSpec",
-    "TrainHistory",
-    "best_epoch",
-    "build_mapping",
-    "check_steady_decrease",
-    "choose_setting",
-    "cross_validate",
-    "fit_batched",
-    "fit_mapping",
-    "flag_histories",
-    "grid_settings",
-    "image_feature_class",
-    "kfold_indices",
-    "loss_per_item",
-    "max_margin_per_item",
-    "n_hidden_layers",
-    "predict",
-    "regression_scores",
-    "resolve_hyperparams",
-    "rmsprop_step",
-]
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crossmodal._lazy import lazy_exports
+
+_WHERE = {
+    "ALL_KINDS": "models",
+    "BatchedFit": "batched",
+    "CVResult": "selection",
+    "DEEP_KINDS": "models",
+    "DEFAULTS": "hyperparams",
+    "DecreaseCheck": "diagnostics",
+    "Hyperparams": "hyperparams",
+    "KINDS": "models",
+    "LOSSES": "losses",
+    "LossName": "losses",
+    "MappingKind": "models",
+    "PAPER_GRID": "selection",
+    "RunSpec": "batched",
+    "TrainHistory": "train",
+    "best_epoch": "selection",
+    "build_mapping": "models",
+    "check_steady_decrease": "diagnostics",
+    "choose_setting": "selection",
+    "cross_validate": "selection",
+    "fit_batched": "batched",
+    "fit_mapping": "train",
+    "flag_histories": "diagnostics",
+    "grid_settings": "selection",
+    "image_feature_class": "hyperparams",
+    "kfold_indices": "splits",
+    "loss_per_item": "losses",
+    "max_margin_per_item": "losses",
+    "n_hidden_layers": "models",
+    "predict": "train",
+    "regression_scores": "splits",
+    "resolve_hyperparams": "hyperparams",
+    "rmsprop_step": "batched",
+}
+__all__ = sorted(_WHERE)
+
+if TYPE_CHECKING:
+    from crossmodal.mappings.batched import BatchedFit, RunSpec, fit_batched, rmsprop_step
+    from crossmodal.mappings.diagnostics import DecreaseCheck, check_steady_decrease, flag_histories
+    from crossmodal.mappings.hyperparams import DEFAULTS, Hyperparams, image_feature_class, resolve_hyperparams
+    from crossmodal.mappings.losses import LOSSES, LossName, loss_per_item, max_margin_per_item
+    from crossmodal.mappings.models import ALL_KINDS, DEEP_KINDS, KINDS, MappingKind, build_mapping, n_hidden_layers
+    from crossmodal.mappings.selection import CVResult, PAPER_GRID, best_epoch, choose_setting, cross_validate, grid_settings
+    from crossmodal.mappings.splits import kfold_indices, regression_scores
+    from crossmodal.mappings.train import TrainHistory, fit_mapping, predict
+
+
+__getattr__ = lazy_exports(__name__, _WHERE)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crossmodal.experiments.learned_mappings import DIRECTION_LABELS
 from crossmodal.metrics.significance import bonferroni
+from crossmodal.names import DIRECTION_LABELS
 
 TABLE_GROUP = ["paper_table", "k", "self"]
 

@@ -1,0 +1,161 @@
+"""Which packages a rule's conda env makes importable, and whether a script's imports stay inside them.
+
+Conda cannot run on the development machines, so ``--use-conda`` is proved another way: a rule's
+script is imported in a fresh interpreter where every installed top-level package that lies
+outside the rule's env file and its requirement closure raises ImportError. The closure is read
+from the installed distributions' metadata (conda-forge packages declare the same run-time
+requirements as their PyPI twins for everything used here).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parents[1]
+RULE = re.compile(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", re.M)
+CONDA_ENV = re.compile(r"^\s+conda:\s*\n\s+\"([^\"]+)\"", re.M)
+SCRIPT = re.compile(r"^\s+script:\s*\n\s+\"([^\"]+)\"", re.M)
+#: conda-forge name -> PyPI distribution name, where the two differ.
+CONDA_TO_PYPI = {"pytorch": "torch", "pyyaml": "PyYAML"}
+#: Modules a rule's script may import without its env holding them: the project itself (every
+#: script puts the checkout's src/ first on sys.path) and Snakemake, whose own folder Snakemake
+#: appends to sys.path in every script's preamble.
+ALWAYS = {"crossmodal", "snakemake"}
+
+
+def rules() -> dict[str, str]:
+    """Every rule of workflow/rules/*.smk -> its body text."""
+    found = {}
+    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        for name, body in RULE.findall(smk.read_text()):
+            found[name] = body
+    return found
+
+
+def rule_env_and_script(body: str) -> tuple[Path, Path] | None:
+    """The env file and script a rule names (paths are relative to workflow/rules/)."""
+    env, script = CONDA_ENV.search(body), SCRIPT.search(body)
+    if env is None or script is None:
+        return None
+    base = ROOT / "workflow" / "rules"
+    return (base / env.group(1)).resolve(), (base / script.group(1)).resolve()
+
+
+def env_distributions(spec: dict) -> set[str]:
+    """The PyPI distribution names an env file asks for (conda and pip entries), python left out."""
+    names = set()
+    for dep in spec["dependencies"]:
+        items = dep["pip"] if isinstance(dep, dict) else [dep]
+        for item in items:
+            name = re.split(r"[=<>!~ ]", item, maxsplit=1)[0]
+            if name != "python":
+                names.add(canonicalize_name(CONDA_TO_PYPI.get(name, name)))
+    return names
+
+
+@cache
+def _requires(dist: str) -> tuple[str, ...]:
+    try:
+        reqs = metadata.requires(dist) or []
+    except metadata.PackageNotFoundError:
+        return ()
+    out = []
+    for text in reqs:
+        req = Requirement(text)
+        # Extras are optional features the env does not ask for.
+        if req.marker is None or req.marker.evaluate({"extra": ""}):
+            out.append(canonicalize_name(req.name))
+    return tuple(out)
+
+
+def requirement_closure(dists: set[str]) -> set[str]:
+    """``dists`` and everything they require at run time, transitively."""
+    seen, todo = set(), list(dists)
+    while todo:
+        dist = todo.pop()
+        if dist not in seen:
+            seen.add(dist)
+            todo.extend(_requires(dist))
+    return seen
+
+
+@cache
+def _top_level_modules() -> dict[str, frozenset[str]]:
+    """Top-level import name -> the installed distributions that provide it."""
+    by_module: dict[str, set[str]] = {}
+    for module, dists in metadata.packages_distributions().items():
+        by_module.setdefault(module, set()).update(canonicalize_name(d) for d in dists)
+    return {m: frozenset(d) for m, d in by_module.items()}
+
+
+def blocked_modules(allowed_dists: set[str]) -> list[str]:
+    """Installed top-level modules that no allowed distribution provides."""
+    return sorted(
+        module
+        for module, dists in _top_level_modules().items()
+        if module not in ALWAYS and not (dists & allowed_dists) and module not in sys.stdlib_module_names
+    )
+
+
+def script_imports(script: Path) -> list[list]:
+    """Every import statement of a script, at top level or inside functions, as
+    ``[module, [names...]]`` (``from module import names``; no names for ``import module``)."""
+    found = []
+    for node in ast.walk(ast.parse(script.read_text())):
+        if isinstance(node, ast.Import):
+            found += [[alias.name, []] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append([node.module, [alias.name for alias in node.names]])
+    return found
+
+
+# Put first in a child interpreter: every import of a ``blocked`` top-level module fails.
+BLOCKER = """
+import importlib, json, sys
+
+class Block:
+    def __init__(self, blocked):
+        self.blocked = set(blocked)
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in self.blocked:
+            raise ModuleNotFoundError(f"No module named {name!r} (not in this rule's env)", name=name)
+        return None
+"""
+# Runs in the child interpreter: block, then import.
+_CHILD = BLOCKER + """
+blocked, modules, src = json.loads(sys.argv[1])
+sys.meta_path.insert(0, Block(blocked))
+sys.path.insert(0, src)
+for module, names in modules:
+    if module.partition(".")[0] == "snakemake":
+        continue  # given by Snakemake's preamble, not by the env
+    imported = importlib.import_module(module)
+    for name in names:  # as `from module import name` does: an attribute, else a submodule
+        if name != "*" and not hasattr(imported, name):
+            importlib.import_module(f"{module}.{name}")
+"""
+
+
+def import_in_env(script: Path, env_spec: dict) -> subprocess.CompletedProcess:
+    """Import ``script``'s modules in a fresh interpreter limited to ``env_spec``'s packages."""
+    blocked = blocked_modules(requirement_closure(env_distributions(env_spec)))
+    payload = json.dumps([blocked, script_imports(script), str(ROOT / "src")])
+    return subprocess.run(
+        [sys.executable, "-c", _CHILD, payload], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+
+
+def load_env(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
