@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import importlib.util
+import re
 import shutil
 import socket
 import subprocess
@@ -69,12 +70,13 @@ def test_registry_loads_and_every_entry_is_complete(registry):
     for name, src in registry.items():
         assert src.name == name
         assert src.kind in KINDS
-        assert src.urls and all(u.startswith(("http://", "https://")) for u in src.urls), name
+        assert all(u.startswith(("http://", "https://")) for u in src.urls), name
+        if not src.urls:  # no public download: say where and how to obtain it
+            assert src.kind != "package" and src.homepage and src.note, name
         assert src.licence.strip() and src.description.strip(), name
         assert "/" not in src.filename, name
-        if src.sha256 is None:
-            assert src.verified is False, name
-        else:
+        assert src.verified == src.upstream_checks.verified, name
+        if src.sha256 is not None:
             assert len(src.sha256) == 64 and set(src.sha256) <= HEX64 and src.verified, name
             assert isinstance(src.size, int), name
         if src.kind == "package":
@@ -115,9 +117,42 @@ def test_registry_declares_the_papers_sources(registry):
     for name, kind in needed.items():
         assert name in registry, name
         assert registry[name].kind == kind, name
-    # No invented checksums: the big upstream downloads are declared unverified.
-    for name in ("glove_6b", "glove_840b_300d", "word2vec_googlenews", "iaprtc12_images"):
-        assert registry[name].sha256 is None and not registry[name].verified
+    # The published checksums, and no invented ones.
+    published = {
+        "glove_6b": ("617afb2fe6cbd085c235baf7a465b96f4112bd7f7ccb2b2cbd649fed9cbcf2fb", 862182613),
+        "glove_840b_300d": ("c06db255e65095393609f19a4cfca20bf3a71e20cc53e892aafa490347e3849f", 2176768927),
+        "word2vec_googlenews": ("21c05ae916a67a4da59b1d006903355cced7de7da1e42bff9f0504198c748da8", 1647046227),
+    }
+    for name, (sha256, size) in published.items():
+        assert (registry[name].sha256, registry[name].size, registry[name].verified) == (sha256, size, True), name
+    assert registry["imagenet_vgg_m_128_mat"].upstream_checks.hashes == ("md5:3a8dc312a44a99d21ad43e8d96a8590f",)
+    resnet = registry["torchvision_resnet152_weights"]
+    assert resnet.sha256_prefix == "394f9c45" and resnet.sha256_prefix in resnet.filename and not resnet.verified
+    assert registry["iaprtc12_images"].sha256 is None and not registry["iaprtc12_images"].verified
+
+
+# The authors' repository holds these four files at every commit (git ls-tree of each commit).
+AUTHORS_FILES = {"TR_vis_vgg128.csv", "TR_lang_biGRU.csv", "TS_vis_vgg128.csv", "TS_lang_biGRU.csv"}
+
+
+def test_registry_urls_exist_upstream_and_are_pinned(registry):
+    """No URL into a file the authors' repository never had; GitHub URLs pinned to a commit."""
+    for name, src in registry.items():
+        for url in src.urls:
+            if "gcollell/neural_cross_modal_maps" in url:
+                assert url.rsplit("/", 1)[1] in AUTHORS_FILES, (name, url)
+            if "github" in url and src.kind != "package":  # packages' links name release tags
+                assert re.search(r"/[0-9a-f]{40}/", url), (name, url)
+            assert "azrealwang/sph" not in url or not name.startswith(("wikipedia_categories", "wikipedia_stop")), name
+    tr = registry["collell_iaprtc_tr_vis_vgg128"], registry["collell_iaprtc_tr_lang_bigru"]
+    assert [s.git_blob_sha1 for s in tr] == ["6c931c8135ad01b2b3afc817f44093a4d2f23155",
+                                             "0a08e49eeb04ca699470ad28efd44e89a7fad72e"]
+    assert all(s.verified and s.urls for s in tr)
+    for name in ("collell_iaprtc_ts_vis_resnet", "collell_iaprtc_tr_vis_resnet", "collell_wiki_ts_vis_vgg128",
+                 "collell_imagenet_vis_resnet", "collell_imagenet_lang_word2vec"):
+        assert registry[name].urls == () and "homepage" in registry[name].note, name
+    pinned = "mfaruqui/eval-word-vectors/94b3dd9fdbac7ed08dbee7179cd5ee464acf0594/"
+    assert all(pinned in s.urls[0] for n, s in registry.items() if n.startswith("wordsim_") and "Associative" not in s.urls[0])
 
 
 def test_source_path(registry):
@@ -149,12 +184,18 @@ sources:
         (lambda t: t.replace("sha256: null", "sha256: abc"), "sha256 must be 64"),
         (lambda t: t.replace("verified: false", "verified: true"), "verified must be true exactly"),
         (lambda t: t.replace("urls: [https://example.org/toy.txt]", "urls: []"), "urls"),
+        (lambda t: t + "    md5: abc\n", "md5 must be 32"),
+        (lambda t: t + "    sha256_prefix: 39f\n", "sha256_prefix must be 8 to 63"),
+        (lambda t: t.replace("sha256: null", "sha256: '" + "0" * 64 + "'").replace("size: null", "size: 1")
+         .replace("verified: false", "verified: true") + "    sha256_prefix: 0000000a\n", "drop the prefix"),
+        (lambda t: t + "    sha1: '" + "0" * 40 + "'\n", "verified must be true exactly"),
         (lambda t: t + "    package: gensim\n", "takes no package"),
         (lambda t: t + "    mirror_sha256: '" + "0" * 64 + "'\n", "need mirror_path"),
         (lambda t: t + "    mirror_path: ../escape.txt\n", "without '..'"),
         (lambda t: t + "  toy:\n    kind: file\n", "duplicate key"),
     ],
     ids=["unknown-field", "unknown-kind", "missing", "bad-sha", "verified-without-sha", "no-urls",
+         "bad-md5", "short-prefix", "prefix-and-sha256", "sha1-unverified",
          "package-field-on-file", "mirror-sha-without-path", "dotdot", "duplicate"],
 )
 def test_registry_rejects_bad_entries_naming_them(tmp_path, edit, message):
@@ -166,6 +207,35 @@ def test_registry_rejects_bad_entries_naming_them(tmp_path, edit, message):
         load_registry(path)
     assert "source toy:" in str(err.value) and message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "    md5: 3a8dc312a44a99d21ad43e8d96a8590f\n",
+        "    sha1: 6c931c8135ad01b2b3afc817f44093a4d2f23155\n",
+        "    git_blob_sha1: 6c931c8135ad01b2b3afc817f44093a4d2f23155\n",
+    ],
+    ids=["md5", "sha1", "git-blob"],
+)
+def test_registry_accepts_each_published_hash_kind(tmp_path, extra):
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD_ENTRY.replace("verified: false", "verified: true") + extra)
+    toy = load_registry(path)["toy"]
+    assert toy.verified and toy.upstream_checks.verified
+    prefix = GOOD_ENTRY + "    sha256_prefix: 394f9c45\n"  # a partial check: stays unverified
+    path.write_text(prefix)
+    assert load_registry(path)["toy"].upstream_checks.sha256_prefix == "394f9c45"
+
+
+def test_registry_entry_without_download_needs_homepage_and_note(tmp_path):
+    path = tmp_path / "sources.yaml"
+    bare = GOOD_ENTRY.replace("urls: [https://example.org/toy.txt]", "urls: []")
+    path.write_text(bare + "    homepage: https://example.org/\n")
+    with pytest.raises(RegistryError, match="needs a homepage and a note"):
+        load_registry(path)
+    path.write_text(bare + "    homepage: https://example.org/\n    note: ask the authors\n")
+    assert load_registry(path)["toy"].urls == ()
 
 
 def test_mirror_checksums_match_the_shared_data(registry, shared_data):
@@ -307,9 +377,17 @@ CORRUPT = BODY[:100] + bytes([BODY[100] ^ 0xFF]) + BODY[101:]
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+    flaky_calls = 0
+
     def do_GET(self):  # noqa: N802 (http.server API)
         if self.path == "/good.bin":
             self._send(BODY)
+        elif self.path == "/flaky.bin":  # fails once, then serves the file
+            type(self).flaky_calls += 1
+            if type(self).flaky_calls == 1:
+                self.send_error(503)
+            else:
+                self._send(BODY)
         elif self.path == "/corrupt.bin":
             self._send(CORRUPT)
         elif self.path == "/truncated.bin":  # promise the whole body, send a third, hang up
@@ -375,7 +453,7 @@ def test_network_good_file(server, tmp_path):
 def test_network_corrupted_file(server, tmp_path):
     out = tmp_path / "out"
     with pytest.raises(SourceError) as err:
-        fetch_source(_net_entry(f"{server}/corrupt.bin"), out / "blob.bin", progress=False)
+        fetch_source(_net_entry(f"{server}/corrupt.bin"), out / "blob.bin", progress=False, retries=0)
     message = str(err.value)
     assert "\n" not in message
     assert f"expected {_sha(BODY)}, got {_sha(CORRUPT)}" in message and f"{server}/corrupt.bin" in message
@@ -387,14 +465,15 @@ def test_network_truncated_transfer(server, tmp_path, known):
     """Caught by the Content-Length check even when there is no checksum to compare."""
     out = tmp_path / "out"
     with pytest.raises(SourceError, match="truncated transfer"):
-        fetch_source(_net_entry(f"{server}/truncated.bin", data=BODY if known else None), out / "blob.bin", progress=False)
+        fetch_source(_net_entry(f"{server}/truncated.bin", data=BODY if known else None), out / "blob.bin",
+                     progress=False, retries=0)
     assert _leftovers(out) == []
 
 
 def test_network_unreachable_url(closed_port_url, tmp_path):
     out = tmp_path / "out"
     with pytest.raises(SourceError) as err:
-        fetch_source(_net_entry(closed_port_url), out / "blob.bin", progress=False, timeout=5)
+        fetch_source(_net_entry(closed_port_url), out / "blob.bin", progress=False, timeout=5, retries=0)
     message = str(err.value)
     assert "\n" not in message
     assert closed_port_url in message and "unreachable" in message and "mirror_dir" in message
@@ -409,10 +488,10 @@ def test_network_html_page_is_not_the_file(server, tmp_path):
 
 def test_network_tries_urls_in_order(server, closed_port_url, tmp_path):
     urls = (closed_port_url, f"{server}/corrupt.bin", f"{server}/missing.bin", f"{server}/good.bin")
-    report = fetch_source(_net_entry(*urls), tmp_path / "blob.bin", progress=False, timeout=5)
+    report = fetch_source(_net_entry(*urls), tmp_path / "blob.bin", progress=False, timeout=5, retries=0)
     assert report.location == f"{server}/good.bin" and (tmp_path / "blob.bin").read_bytes() == BODY
     with pytest.raises(SourceError) as err:
-        fetch_source(_net_entry(*urls[:3]), tmp_path / "out" / "blob.bin", progress=False, timeout=5)
+        fetch_source(_net_entry(*urls[:3]), tmp_path / "out" / "blob.bin", progress=False, timeout=5, retries=0)
     message = str(err.value)
     assert "all 3 URL(s)" in message and "HTTP 404" in message and "sha256 mismatch" in message
     assert message.index(closed_port_url) < message.index("/corrupt.bin") < message.index("/missing.bin")
@@ -431,6 +510,54 @@ def test_progress_bar_goes_to_stderr(server, tmp_path, capsys):
     fetch_source(_net_entry(f"{server}/good.bin"), tmp_path / "blob.bin", progress=True)
     captured = capsys.readouterr()
     assert captured.out == "" and "toy" in captured.err
+
+
+def test_network_retries_a_failed_attempt(server, tmp_path):
+    """pooch's retry_if_failed: the first request gets HTTP 503, the retry the file."""
+    _Handler.flaky_calls = 0
+    report = fetch_source(_net_entry(f"{server}/flaky.bin"), tmp_path / "blob.bin", progress=False, retries=1)
+    assert report.verified and (tmp_path / "blob.bin").read_bytes() == BODY and _Handler.flaky_calls == 2
+
+
+def _hash_entry(server: str, **checks) -> Source:
+    """An entry for /good.bin checked only by ``checks`` (md5=..., sha1=..., sha256_prefix=..., ...)."""
+    return _entry(data=None, filename="blob.bin", urls=(f"{server}/good.bin",), size=len(BODY),
+                  verified=any(k != "sha256_prefix" for k in checks), **checks)
+
+
+@pytest.mark.parametrize(
+    ("checks", "verified"),
+    [
+        ({"md5": hashlib.md5(BODY).hexdigest()}, True),
+        ({"sha1": hashlib.sha1(BODY).hexdigest()}, True),
+        ({"git_blob_sha1": hashlib.sha1(b"blob %d\0" % len(BODY) + BODY).hexdigest()}, True),
+        ({"sha256_prefix": _sha(BODY)[:8]}, False),
+    ],
+    ids=["md5", "sha1", "git-blob", "sha256-prefix"],
+)
+def test_network_checks_each_published_hash_kind(server, tmp_path, capsys, checks, verified):
+    report = fetch_source(_hash_entry(server, **checks), tmp_path / "blob.bin", progress=False)
+    assert (report.verified, report.sha256, (tmp_path / "blob.bin").read_bytes()) == (verified, _sha(BODY), BODY)
+    if not verified:  # a prefix is a partial check, and says so
+        assert report.warnings == [f"WARNING: source toy is checked against a sha256 prefix only ({_sha(BODY)[:8]})"]
+        assert report.warnings[0] in capsys.readouterr().err
+    wrong = {key: ("0" * len(value)) for key, value in checks.items()}
+    out = tmp_path / "out"
+    with pytest.raises(SourceError) as err:
+        fetch_source(_hash_entry(server, **wrong), out / "blob.bin", progress=False, retries=0)
+    message = str(err.value)
+    assert "\n" not in message and "mismatch: expected 0000" in message and f"{server}/good.bin" in message
+    assert _leftovers(out) == []
+
+
+def test_entry_without_public_download_says_how_to_obtain_it(tmp_path):
+    src = _entry(urls=(), homepage="https://example.org/data", note="ask the authors")
+    with pytest.raises(SourceError) as err:
+        fetch_source(src, tmp_path / "out" / "toy.txt", progress=False)
+    message = str(err.value)
+    assert "\n" not in message and "no public download is known (ask the authors)" in message
+    assert "https://example.org/data" in message and "mirror_dir" in message and "mirror_url" in message
+    assert _leftovers(tmp_path / "out") == []
 
 
 # --------------------------------------------------------------------------- the Snakemake rule

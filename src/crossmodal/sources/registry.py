@@ -15,6 +15,7 @@ import yaml
 
 __all__ = [
     "KINDS",
+    "Checks",
     "RESOURCES_DIR",
     "RegistryError",
     "Source",
@@ -31,11 +32,16 @@ KINDS: tuple[str, ...] = ("file", "archive", "package")
 RESOURCES_DIR = "resources/sources"
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_HEX_DIGITS = {"sha256": 64, "sha1": 40, "md5": 32, "git_blob_sha1": 40}
+_PREFIX_RE = re.compile(r"^[0-9a-f]{8,63}$")
 _FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 _REQUIRED = ("kind", "filename", "description", "licence", "urls", "sha256", "size", "verified")
 _OPTIONAL = (
+    "md5",
+    "sha1",
+    "sha256_prefix",
+    "git_blob_sha1",
     "homepage",
     "note",
     "mirror_path",
@@ -73,6 +79,32 @@ def _one_line(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Checks:
+    """What a copy of a source must satisfy. ``hashes`` are pooch ``known_hash`` strings
+    ("sha256:…", "sha1:…", "md5:…"), strongest first; the other two are checks pooch cannot make
+    (see crossmodal.sources.fetch)."""
+
+    hashes: tuple[str, ...] = ()
+    size: int | None = None
+    sha256_prefix: str | None = None
+    git_blob_sha1: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        """True when a full checksum is checked (a sha256 prefix alone is a partial check)."""
+        return bool(self.hashes) or self.git_blob_sha1 is not None
+
+    def describe(self) -> str:
+        """The checksums, for a person: "sha256 …", "md5 …", "sha256 prefix …", "git blob …"."""
+        parts = [h.replace(":", " ", 1) for h in self.hashes]
+        if self.sha256_prefix:
+            parts.append(f"sha256 prefix {self.sha256_prefix}")
+        if self.git_blob_sha1:
+            parts.append(f"git blob {self.git_blob_sha1}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
 class Source:
     """One external input. See the header of ``workflow/sources.yaml`` for the field meanings."""
 
@@ -94,6 +126,23 @@ class Source:
     package: str | None = None
     package_path: str | None = None
     requirement: str | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256_prefix: str | None = None
+    git_blob_sha1: str | None = None
+
+    @property
+    def upstream_checks(self) -> Checks:
+        """Checks of the upstream bytes (a network download, an installed package's file)."""
+        hashes = tuple(f"{alg}:{value}" for alg, value in (("sha256", self.sha256), ("sha1", self.sha1), ("md5", self.md5)) if value)
+        return Checks(hashes, self.size, self.sha256_prefix, self.git_blob_sha1)
+
+    @property
+    def mirror_checks(self) -> Checks:
+        """Checks of a mirror copy: ``mirror_sha256``/``mirror_size`` for a repack, else the upstream ones."""
+        if self.mirror_sha256 is not None:
+            return Checks((f"sha256:{self.mirror_sha256}",), self.mirror_expected_size)
+        return Checks(self.upstream_checks.hashes, self.mirror_expected_size, self.sha256_prefix, self.git_blob_sha1)
 
     @property
     def mirror_relpath(self) -> str:
@@ -196,26 +245,39 @@ def _parse_entry(name: Any, entry: Any) -> Source:
         raise fail(f"filename {entry['filename']!r} must be a plain file name (no folders)")
 
     urls = entry["urls"]
-    if isinstance(urls, str) or not isinstance(urls, list) or not urls:
-        raise fail("urls must be a non-empty list")
+    if isinstance(urls, str) or not isinstance(urls, list):
+        raise fail("urls must be a list (empty when no public download is known)")
+    if not urls and kind == "package":
+        raise fail("urls must name the package release for kind package")
+    if not urls and ("homepage" not in entry or "note" not in entry):
+        raise fail("urls: [] (no public download) needs a homepage and a note saying how to obtain the file")
     for url in urls:
         if not isinstance(url, str) or not re.match(r"^https?://\S+$", url):
             raise fail(f"url {url!r} is not an http(s) URL")
     if "homepage" in entry and not re.match(r"^https?://\S+$", entry["homepage"]):
         raise fail(f"homepage {entry['homepage']!r} is not an http(s) URL")
 
-    sha256 = _check_sha256(entry["sha256"], "sha256", fail)
+    sha256 = _check_hex(entry["sha256"], "sha256", fail)
+    md5, sha1, git_blob_sha1 = (_check_hex(entry.get(key), key, fail) for key in ("md5", "sha1", "git_blob_sha1"))
+    sha256_prefix = entry.get("sha256_prefix")
+    if sha256_prefix is not None and (not isinstance(sha256_prefix, str) or not _PREFIX_RE.match(sha256_prefix)):
+        raise fail("sha256_prefix must be 8 to 63 lowercase hex digits (quoted when all are digits)")
+    if sha256_prefix is not None and sha256 is not None:
+        raise fail("sha256_prefix with sha256: drop the prefix")
     size = _check_size(entry["size"], "size", fail)
     verified = entry["verified"]
     if not isinstance(verified, bool):
         raise fail("verified must be true or false")
-    if verified != (sha256 is not None):
-        raise fail("verified must be true exactly when sha256 is given (use sha256: null, verified: false)")
-    if verified and size is None:
-        raise fail("a verified entry needs its size as well")
+    if verified != any(h is not None for h in (sha256, sha1, md5, git_blob_sha1)):
+        raise fail(
+            "verified must be true exactly when a checksum (sha256, sha1, md5 or git_blob_sha1) is given "
+            "(use sha256: null, verified: false)"
+        )
+    if sha256 is not None and size is None:
+        raise fail("an entry with sha256 needs its size as well")
 
     mirror_path = entry.get("mirror_path")
-    mirror_sha256 = _check_sha256(entry.get("mirror_sha256"), "mirror_sha256", fail)
+    mirror_sha256 = _check_hex(entry.get("mirror_sha256"), "mirror_sha256", fail)
     mirror_size = _check_size(entry.get("mirror_size"), "mirror_size", fail)
     mirror_only = entry.get("mirror_only", False)
     if not isinstance(mirror_only, bool):
@@ -228,7 +290,7 @@ def _parse_entry(name: Any, entry: Any) -> Source:
         present = [key for key in _MIRROR_FIELDS if key in entry]
         if present:
             raise fail(f"kind package takes no {', '.join(present)}")
-        if not verified:
+        if sha256 is None:
             raise fail("kind package must give the sha256 and size of the installed file")
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", entry["package"]):
             raise fail(f"package {entry['package']!r} must be a top-level import name")
@@ -244,7 +306,8 @@ def _parse_entry(name: Any, entry: Any) -> Source:
         if (mirror_sha256 is not None or mirror_size is not None) and mirror_path is None:
             raise fail("mirror_sha256/mirror_size need mirror_path")
         if mirror_path is not None:
-            if (mirror_sha256 or sha256) is None or (mirror_size if mirror_size is not None else size) is None:
+            checksum = mirror_sha256 or sha256 or sha1 or md5 or git_blob_sha1
+            if checksum is None or (mirror_size if mirror_size is not None else size) is None:
                 raise fail("a mirrored entry needs the mirror copy's checksum and size (mirror_sha256, mirror_size)")
             if mirror_sha256 is not None and mirror_sha256 == sha256:
                 raise fail("mirror_sha256 equals sha256: drop it (it defaults to sha256)")
@@ -270,14 +333,20 @@ def _parse_entry(name: Any, entry: Any) -> Source:
         package=entry.get("package"),
         package_path=entry.get("package_path"),
         requirement=entry.get("requirement"),
+        md5=md5,
+        sha1=sha1,
+        sha256_prefix=sha256_prefix,
+        git_blob_sha1=git_blob_sha1,
     )
 
 
-def _check_sha256(value: Any, key: str, fail) -> str | None:
+def _check_hex(value: Any, key: str, fail) -> str | None:
+    """A hex digest of the length its algorithm gives (mirror_sha256 is a sha256), or None."""
     if value is None:
         return None
-    if not isinstance(value, str) or not _SHA256_RE.match(value):
-        raise fail(f"{key} must be 64 lowercase hex digits or null")
+    digits = _HEX_DIGITS[key.removeprefix("mirror_")]
+    if not isinstance(value, str) or not re.fullmatch(f"[0-9a-f]{{{digits}}}", value):
+        raise fail(f"{key} must be {digits} lowercase hex digits or null")
     return value
 
 
