@@ -130,13 +130,15 @@ def test_error_paths(tmp_path, capsys, rng) -> None:
     zero[4] = 0.0
     np.save(tmp_path / "zero.npy", zero)
     (tmp_path / "x.parquet").write_text("nope")
+    (tmp_path / "x.xyz").write_text("nope")
     (tmp_path / "broken.txt").write_text("this is not word2vec\n")
     (tmp_path / "text.csv").write_text("1,2,3\n4,five,6\n")
     (tmp_path / "empty.csv").write_text("")
     np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2)))
     cases = {
         (str(tmp_path / "missing.npy"), str(good)): "no such file",
-        (str(tmp_path / "x.parquet"), str(good)): "unknown file type",
+        (str(tmp_path / "x.xyz"), str(good)): "unknown file type",
+        (str(tmp_path / "x.parquet"), str(good)): "not a readable parquet file",
         (str(good), str(tmp_path / "short.npy")): "different row counts",
         (str(tmp_path / "nan.npy"), str(good)): "NaN or Inf values (first bad row: 6)",
         (str(tmp_path / "zero.npy"), str(good)): "zero vector (first at row 4)",

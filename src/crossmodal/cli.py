@@ -15,8 +15,11 @@ from collections.abc import Callable, Sequence
 
 from crossmodal.datasets.embedding_files import (
     FIRST_COLUMN_CHOICES,
+    FORMATS_HELP,
+    MIN_KEY_OVERLAP,
     load_embeddings,
     pair_tables,
+    pair_xyf,
 )
 from crossmodal.metrics.knn import METRICS, knn_indices
 from crossmodal.metrics.nno import nno_per_item
@@ -29,7 +32,7 @@ class InputError(Exception):
 
 
 def _add_mnno_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("a", help="first embedding file (.npy, .csv, .tsv, word2vec .txt/.vec/.bin)")
+    p.add_argument("a", help=f"first embedding file ({FORMATS_HELP})")
     p.add_argument("b", help="second embedding file, paired with the first by key or row order")
     p.add_argument("--k", type=int, default=10, help="neighbours per point (default 10)")
     p.add_argument("--metric", choices=METRICS, default="cosine", help="distance (default cosine)")
@@ -90,8 +93,101 @@ def _run_mnno(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_k_list(values: list[str] | None) -> list[int]:
+    """--k 10 --k 30 and --k 10,30 alike; default [10]."""
+    if not values:
+        return [10]
+    out = []
+    for v in values:
+        for part in v.split(","):
+            try:
+                out.append(int(part))
+            except ValueError:
+                raise InputError(f"--k takes integers (10, or 10,30), got {part!r}") from None
+    return out
+
+
+def _add_bridge_arguments(p: argparse.ArgumentParser) -> None:
+    from crossmodal.bridging.mappers import MAPPERS
+
+    p.add_argument("x", help=f"X: the mapped-from embeddings ({FORMATS_HELP})")
+    p.add_argument("y", help="Y: the target embeddings, paired with X by key or by row order")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--f", dest="f", metavar="FILE", help="F = f(X), read like X: nothing is trained, all rows evaluated")
+    how.add_argument("--mapper", choices=MAPPERS, default="ridge",
+                     help="mapper fitted by cross-validation when --f is not given (default ridge)")
+    p.add_argument("--k", dest="ks", action="append", metavar="K",
+                   help="neighbours per item; repeat or comma-separate for several (default 10; the first K heads the report)")
+    p.add_argument("--metric", choices=METRICS, default="cosine", help="neighbours of X, Y, F by this distance (default cosine)")
+    p.add_argument("--include-self", action="store_true", help="count each item among its own K (the paper's convention)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument("--out", metavar="DIR", help="write bridge.json, per_item.csv, mnno_vs_k.png and bridge.html here")
+    p.add_argument("--seed", type=int, default=0, help="seed of the folds, permutations, bootstrap and mapper (default 0)")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds when a mapper is trained (default 5)")
+    p.add_argument("--permutations", type=int, default=999, help="shuffles for the permutation p of mNNO(X,Y) (default 999; 0: skip)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000; 0: skip)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdict (default 0.05)")
+    p.add_argument("--first-column", choices=FIRST_COLUMN_CHOICES, default="auto",
+                   help="what column 1 of a .csv/.tsv holds (see crossmodal mnno --help)")
+    p.add_argument("--min-overlap", type=float, default=MIN_KEY_OVERLAP,
+                   help=f"stop when fewer keys match than this share of the smaller file's keys (default {MIN_KEY_OVERLAP})")
+    p.add_argument("--lr", type=float, help="lin/nn: learning rate (default: the authors' value)")
+    p.add_argument("--hidden", type=int, help="nn: hidden width (default: the authors' value for d_x)")
+    p.add_argument("--epochs", type=int, help="lin/nn: epochs (default 50)")
+    p.add_argument("--paper-defaults", choices=("iaprtc", "wiki", "imagenet"), default="iaprtc",
+                   help="lin/nn: whose released hyper-parameters to start from (default iaprtc)")
+    p.add_argument("--cca-components", type=int, help="cca: canonical components (default min(16, d_x, d_y))")
+    p.add_argument("--no-progress", action="store_true", help=f"never show progress bars (shown from N={PROGRESS_MIN_N:,})")
+    p.add_argument("--device", default=None, help="torch device for the neighbour and retrieval passes")
+
+
+def _run_bridge(args: argparse.Namespace) -> int:
+    from crossmodal.bridging.api import bridge
+    from crossmodal.bridging.report import format_table, write_outputs
+
+    ks = _parse_k_list(args.ks)
+    try:
+        x_table = load_embeddings(args.x, args.first_column)
+        y_table = load_embeddings(args.y, args.first_column)
+        f_table = load_embeddings(args.f, args.first_column) if args.f else None
+        X, Y, F, paired = pair_xyf(x_table, y_table, f_table, args.min_overlap)
+    except (ValueError, OSError, UnicodeError) as err:
+        raise InputError(str(err)) from None
+    if paired.by == "keys":
+        print(f"paired by key: {paired.matched} matched, {paired.dropped[0]} dropped from {args.x}, "
+              f"{paired.dropped[1]} dropped from {args.y}", file=sys.stderr)
+    n = paired.matched
+    progress = n >= PROGRESS_MIN_N and not args.no_progress
+    options = {"lr": args.lr, "hidden": args.hidden, "epochs": args.epochs, "paper_defaults": args.paper_defaults,
+               "n_components": args.cca_components}
+    try:
+        result = bridge(
+            X, Y, F, mapper=args.mapper, k=ks, metric=args.metric, include_self=args.include_self,
+            n_folds=args.folds, seed=args.seed, n_permutations=args.permutations, n_bootstrap=args.bootstrap,
+            alpha=args.alpha, curve=args.out is not None,
+            mapper_options={k: v for k, v in options.items() if v is not None},
+            keys=paired.keys, names=(str(args.x), str(args.y), str(args.f) if args.f else "f(X)"),
+            device=args.device, progress=progress,
+            context={"pairing": {"by": paired.by, "matched": paired.matched,
+                                 "dropped_x": paired.dropped[0], "dropped_y": paired.dropped[1]}},
+        )
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    if args.out:
+        write_outputs(result, args.out)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(format_table(result))
+        if args.out:
+            print(f"wrote {args.out}/bridge.json, per_item.csv, mnno_vs_k.png, bridge.html")
+    return 0
+
+
 _SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "mnno": ("mean nearest-neighbour overlap of two paired embedding files", _add_mnno_arguments, _run_mnno),
+    "bridge": ("does a mapping f: X -> Y take on Y's neighbourhoods or keep X's? (mNNO, tests, retrieval, hubness)",
+               _add_bridge_arguments, _run_bridge),
 }
 
 
