@@ -31,5 +31,5 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        default_targets(),
+        PLAN.default_targets,
     default_target: True

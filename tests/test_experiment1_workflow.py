@@ -138,7 +138,9 @@ def test_k_not_below_the_test_items_fails_with_one_clear_line(tmp_path, release)
     [
         ({"experiment1": {"bogus": 1}}, "experiment1.bogus: unknown key"),
         ({"experiment1": {"datasets": {"iaprtc12": {"split": "train"}}}}, "experiment1.datasets.iaprtc12.split"),
-        ({"experiment1": {"datasets": {"cifar": {}}}}, "experiment1.datasets.cifar: unknown key"),
+        ({"experiment1": {"datasets": {"cifar": {}}}}, "experiment1.datasets.cifar: 'kind' is a required property"),
+        ({"experiment1": {"datasets": {"mine": {"kind": "paired", "x": "a.npy", "y": "b.npy", "split": "half"}}}},
+         "experiment1.datasets.mine.split: 'half' is not one of"),
         ({"experiment1": {"epochs": 0}}, "experiment1.epochs: 0 is less than the minimum of 1"),
         ({"experiment1": {"n_folds": 1}}, "experiment1.n_folds: 1 is less than the minimum of 2"),
         ({"experiment1": {"mappings": ["mlp"]}}, "experiment1.mappings.0"),
@@ -167,3 +169,33 @@ def test_mirror_adds_iapr_test_split_cv_and_wikipedia(tmp_path, shared_data):
     assert "results/scores/iaprtc12/vgg128/biGRU/t2i/nn-5/mse/summary.csv" in result.stdout
     assert "results/scores/iaprtc12/vgg128/biGRU/t2i/nn/max-margin/summary.csv" in result.stdout
     assert "collell_iaprtc_tr_" not in result.stdout  # no TR files: CV inside the test split
+
+
+def test_your_own_paired_files_run_through_the_grid(tmp_path):
+    """experiment1.datasets.<name>: {kind: paired}: a keyed CSV and a GloVe text file (no header),
+    paired by key, become a dataset with its own rows in the paper-layout tables."""
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(36)]
+    x = rng.standard_normal((36, 6))
+    y = x[:, :4] @ rng.standard_normal((4, 5)) + 0.1 * rng.standard_normal((36, 5))
+    with (tmp_path / "x.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows([[w, *(f"{v:.6f}" for v in row)] for w, row in zip(words, x)])
+    extra = [f"other{i} " + " ".join("0.5" for _ in range(5)) for i in range(3)]  # words X does not have
+    (tmp_path / "y.txt").write_text("\n".join([*(f"{w} " + " ".join(f"{v:.6f}" for v in row)
+                                               for w, row in zip(reversed(words), y[::-1])), *extra]) + "\n")
+    spec = {"kind": "paired", "x": str(tmp_path / "x.csv"), "y": str(tmp_path / "y.txt"), "label": "My pairs",
+            "x_feature": "vis", "y_feature": "txt", "x_label": "my visual vectors"}
+    config = {"experiment1": {**EXP1, "datasets": {"imagenet1k_concepts": {"enabled": False}, "mine": spec}},
+              "neighbours": {"k": [5], "table_k": 5}}
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    result = snakemake(workdir, config, TABLE1)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    data = np.load(workdir / "results/experiment1/mine/vis/txt/dataset.npz", allow_pickle=False)
+    order = [str(k) for k in data["keys"]]
+    assert order == words  # X's order; Y's rows found by key, its extra words dropped
+    np.testing.assert_allclose(data["text"], np.round(y, 6), atol=1e-6)
+    table = (workdir / TABLE1).read_text()
+    assert "My pairs" in table and "my visual vectors, 6-d" in table and "txt, 5-d" in table
+    long = (workdir / "results/tables/experiment1_long.csv").read_text()
+    assert long.count("mine,") >= 2  # both directions scored

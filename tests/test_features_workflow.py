@@ -129,7 +129,7 @@ def test_without_a_mirror_the_feature_map_says_which_rows_are_unavailable(tmp_pa
     table = pd.read_csv(tmp_path / FEATURE_MAP)
     assert len(table) == 9 and table["our_map"].isna().all()
     assert table["status"].str.startswith("unavailable: ").all()
-    assert "wikipedia_raw_features" in table.loc[0, "status"] and "no mirror_dir set" in table.loc[0, "status"]
+    assert "wikipedia_raw_features" in table.loc[0, "status"] and "no mirror_dir or mirror_url set" in table.loc[0, "status"]
     assert table.loc[0, "paper_map"] == 0.77
 
 

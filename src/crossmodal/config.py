@@ -43,3 +43,26 @@ def check_config(config: dict[str, Any], schema_path: str | os.PathLike[str]) ->
     problems = config_errors(config, schema_path)
     if problems:
         raise ValueError("invalid config: " + " | ".join(problems))
+
+
+def with_defaults(config: dict[str, Any], schema_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A checked copy of ``config`` with the schema's defaults filled in, as Snakemake's
+    ``validate`` fills them (the jsonschema FAQ's recipe), so that a plan can be built without
+    Snakemake (crossmodal.plan)."""
+    import copy
+
+    check_config(config, schema_path)
+    with open(schema_path, encoding="utf-8") as fh:
+        schema = yaml.safe_load(fh)
+    base = jsonschema.Draft202012Validator
+    fill_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):  # type: ignore[no-untyped-def]
+        for name, subschema in properties.items():
+            if "default" in subschema:
+                instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        yield from fill_properties(validator, properties, instance, schema)
+
+    filled = copy.deepcopy(config)
+    jsonschema.validators.extend(base, {"properties": set_defaults})(schema).validate(filled)
+    return filled

@@ -8,7 +8,7 @@
 rule experiment1_concepts:
     """The offline ImageNet-1k concept set, with its coverage report beside it."""
     input:
-        **{role: source_file(name) for role, name in CONCEPT_SOURCES.items()},
+        **{role: source_file(name) for role, name in P.CONCEPT_SOURCES.items()},
     output:
         data="results/experiment1/imagenet1k_concepts/{image}/{text}/dataset.npz",
         coverage="results/experiment1/imagenet1k_concepts/{image}/{text}/coverage.json",
@@ -30,9 +30,9 @@ rule experiment1_authors_csv:
     output:
         "results/experiment1/{dataset}/{image}/{text}/dataset.npz",
     wildcard_constraints:
-        dataset=alternation(AUTHORS_RELEASE),
+        dataset=P.alternation(P.AUTHORS_RELEASE),
     params:
-        release=lambda wc: AUTHORS_RELEASE[wc.dataset],
+        release=lambda wc: P.AUTHORS_RELEASE[wc.dataset],
         settings=experiment1_dataset_params,
     log:
         "logs/experiment1/{dataset}/{image}/{text}/dataset.log",
@@ -58,6 +58,25 @@ rule experiment1_wikipedia:
         "../scripts/experiment1_wikipedia.py"
 
 
+rule experiment1_paired:
+    """Your own pair of embedding files (experiment1.datasets.<name>: {kind: paired, x, y}) as a dataset."""
+    input:
+        unpack(experiment1_dataset_inputs),
+    output:
+        "results/experiment1/{dataset}/{image}/{text}/dataset.npz",
+    wildcard_constraints:
+        dataset=P.alternation(PLAN.experiment1.paired) or "(?!)",  # no paired dataset: matches nothing
+    params:
+        spec=experiment1_dataset_params,
+    log:
+        "logs/experiment1/{dataset}/{image}/{text}/dataset.log",
+    # The readers of crossmodal bridge (gensim for word2vec files, pyarrow for parquet, scipy for .mat).
+    conda:
+        "../../envs/features.yaml"
+    script:
+        "../scripts/experiment1_paired.py"
+
+
 rule experiment1_neighbours:
     """Exclude-self K_max nearest neighbours of one feature set on every test set, both metrics."""
     input:
@@ -65,7 +84,7 @@ rule experiment1_neighbours:
     output:
         "results/neighbours/{dataset}/{modality}/{feature}.npz",
     wildcard_constraints:
-        **EXP1_WILDCARDS,
+        **PLAN.experiment1.wildcards,
     params:
         k_max=max(config["neighbours"]["k"]),
         n_folds=EXP1["n_folds"],
@@ -85,17 +104,17 @@ rule experiment1_neighbours:
 rule experiment1_cv:
     """Hyper-parameters of one setting by k-fold CV on the training rows (Supplement A)."""
     input:
-        experiment1_dataset_file("{dataset}", "{image}", "{text}"),
+        "results/experiment1/{dataset}/{image}/{text}/dataset.npz",
     output:
         chosen="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/cv/chosen.json",
         settings="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/cv/settings.csv",
         runs="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/cv/runs.csv",
     wildcard_constraints:
-        **EXP1_WILDCARDS,
+        **PLAN.experiment1.wildcards,
     params:
-        grid=EXP1_SEARCH["grid"],
-        criterion=EXP1_SEARCH["criterion"],
-        cv_folds=EXP1_SEARCH["n_folds"],
+        grid=EXP1["hyperparameter_search"]["grid"],
+        criterion=EXP1["hyperparameter_search"]["criterion"],
+        cv_folds=EXP1["hyperparameter_search"]["n_folds"],
         max_epochs=EXP1["epochs"],
         overrides=experiment1_hyperparameters(),
         n_folds=EXP1["n_folds"],
@@ -120,7 +139,7 @@ rule experiment1_train:
         predictions="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/predictions.npz",
         checks="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/checks.csv",
     wildcard_constraints:
-        **EXP1_WILDCARDS,
+        **PLAN.experiment1.wildcards,
     params:
         overrides=experiment1_hyperparameters(),
         margin=EXP1["margin"],
@@ -143,13 +162,13 @@ rule experiment1_scores:
     input:
         data="results/experiment1/{dataset}/{image}/{text}/dataset.npz",
         predictions="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/predictions.npz",
-        nn_x=lambda wc: experiment1_neighbours(wc, "x"),
-        nn_y=lambda wc: experiment1_neighbours(wc, "y"),
+        nn_x=experiment1_neighbours("x"),
+        nn_y=experiment1_neighbours("y"),
     output:
         summary="results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/summary.csv",
         runs="results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/runs.csv",
     wildcard_constraints:
-        **EXP1_WILDCARDS,
+        **PLAN.experiment1.wildcards,
     params:
         ks=config["neighbours"]["k"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each

@@ -1,18 +1,18 @@
 # Experiment 2 (paper section 3.2/4.2): untrained networks vs human similarity ratings.
-# Helper functions (embedding names, visual sources, Table 12 slots): experiment2_common.smk.
-
-
-include: "experiment2_common.smk"
+# Embeddings are the word_vectors keys of experiment2.embeddings, and visual word vectors named
+# "visual-<source>" (experiment2.visual): visual-imagenet1k_concepts (the concept set's image side,
+# always buildable offline) and visual-synsets-<encoder> (synset centroids, only when
+# features.synsets.folder is set); which ones, and what fills Table 12, is PLAN.experiment2.
 
 
 rule benchmark_pairs:
     """Parse one word-similarity benchmark into a clean word1/word2/score table."""
     input:
-        lambda wc: source_file(benchmark_source(wc.benchmark)),
+        lambda wc: source_file(benchmark_source(wc)),
     output:
         "results/benchmarks/{benchmark}.tsv",
     params:
-        source=lambda wc: benchmark_source(wc.benchmark),
+        source=benchmark_source,
     log:
         "logs/benchmarks/{benchmark}.log",
     conda:
@@ -29,9 +29,9 @@ rule visual_word_vectors:
         kv="results/features/visual/{visual}.kv",
         info="results/features/visual/{visual}.json",
     wildcard_constraints:
-        visual=f"{CONCEPT_VISUAL}|synsets-(resnet152|vgg-m-128|efficientnet-lite0)",
+        visual=f"{P.CONCEPT_VISUAL}|synsets-({P.alternation(P.ENCODERS)})",
     params:
-        kind=lambda wc: "concepts" if wc.visual == CONCEPT_VISUAL else "synsets",
+        kind=lambda wc: "concepts" if wc.visual == P.CONCEPT_VISUAL else "synsets",
     log:
         "logs/features/visual/{visual}.log",
     conda:
@@ -48,11 +48,11 @@ rule experiment2_rhos:
     output:
         "results/experiment2/{embedding}/{benchmark}.csv",
     wildcard_constraints:
-        embedding=alternation(experiment2_embedding_names()),
+        embedding=P.alternation(PLAN.experiment2.embedding_names),
     params:
         embedding_label=experiment2_label,
-        benchmark_label=lambda wc: BENCHMARKS[wc.benchmark].label,
-        benchmark_source=lambda wc: benchmark_source(wc.benchmark),
+        benchmark_label=lambda wc: P.BENCHMARKS[wc.benchmark].label,
+        benchmark_source=benchmark_source,
         n_seeds=EXP2["n_seeds"],
         output_dim=EXP2["output_dim"],
         hidden_dim=EXP2["nn_hidden_dim"],

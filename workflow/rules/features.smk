@@ -10,7 +10,7 @@ rule word_vectors:
     output:
         "results/features/words/{embedding}.kv",
     params:
-        fmt=lambda wc: word_vector_spec(wc.embedding)["format"],
+        fmt=word_vector_format,
     log:
         "logs/features/words/{embedding}.log",
     benchmark:
@@ -26,10 +26,10 @@ rule bigru_features:
     input:
         unpack(bigru_inputs),
     output:
-        BIGRU_FILE,
+        P.BIGRU_FILE,
     params:
-        settings={k: v for k, v in BIGRU.items() if k != "embedding"},
-        label=bigru_label(),
+        settings={k: v for k, v in FEATURES["bigru"].items() if k != "embedding"},
+        label=P.bigru_label(config),
     threads: 1  # the GRU's small matrix products gain nothing from more threads (crossmodal.features.bigru)
     log:
         "logs/features/text/wikipedia/bigru.log",
@@ -46,7 +46,7 @@ rule convert_vggm:
     input:
         source_file("imagenet_vgg_m_128_mat"),
     output:
-        VGGM_CONVERTED,
+        P.VGGM_CONVERTED,
     log:
         "logs/features/weights/vgg-m-128.log",
     conda:
@@ -63,9 +63,9 @@ rule image_features:
         "results/features/image/{dataset}/{encoder}.npz",
     wildcard_constraints:
         dataset="[A-Za-z0-9_-]+",
-        encoder="resnet152|vgg-m-128|efficientnet-lite0",
+        encoder=P.alternation(P.ENCODERS),
     params:
-        spec=lambda wc: image_set_spec(wc.dataset),
+        spec=image_set_spec,
     log:
         "logs/features/image/{dataset}/{encoder}.log",
     benchmark:
@@ -83,7 +83,7 @@ rule synset_centroids:
     output:
         "results/features/synsets/{encoder}.npz",
     wildcard_constraints:
-        encoder="resnet152|vgg-m-128|efficientnet-lite0",
+        encoder=P.alternation(P.ENCODERS),
     params:
         spec=FEATURES["synsets"],
     log:
@@ -103,7 +103,7 @@ rule feature_map:
     output:
         "results/tables/feature_map.csv",
     params:
-        plan=feature_map_plan(),
+        plan=[dict(row) for row in PLAN.feature_map],
     log:
         "logs/tables/feature_map.log",
     benchmark:

@@ -18,9 +18,6 @@ FIGURE2 = {
     "include_self": True,  # the paper's convention (Table 1)
 }
 
-# figure2_inputs() and figure_targets() are in common.smk (lint: no functions beside rules).
-
-
 rule figure1:
     """Figure 1: a disconnected manifold (3 classes) before and after an untrained network."""
     output:
@@ -44,9 +41,9 @@ rule figure2_curves:
     output:
         "results/figures/figure2/{dataset}/{image}/{text}.csv",
     wildcard_constraints:
-        dataset=EXP1_WILDCARDS["dataset"],
-        image=EXP1_WILDCARDS["image"],
-        text=EXP1_WILDCARDS["text"],
+        dataset=PLAN.experiment1.wildcards["dataset"],
+        image=P.EXP1_WILDCARDS["image"],
+        text=P.EXP1_WILDCARDS["text"],
     params:
         **FIGURE2,
         directions=EXP1["directions"],
@@ -68,7 +65,7 @@ rule figure2_curves:
 rule figure2:
     """Figure 2: the learning curves of every enabled dataset in one grid, plus their long CSV."""
     input:
-        figure2_inputs(),
+        PLAN.experiment1.figure2_curves,
     output:
         png=report("results/figures/figure2.png", caption="../report/figure2.rst", category="Figures"),
         csv="results/figures/figure2.csv",

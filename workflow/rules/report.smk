@@ -1,9 +1,6 @@
 # The paper beside ours (comparison.csv), the Experiment 1 heat-map, and an HTML page per table
 # so that `snakemake --report report.html` shows every table inline (Snakemake 9's report
-# offers a CSV only as a download). Include this file after every other rule file: a table gets
-# a page only when some rule above (or rule comparison here) writes results/tables/<name>.csv.
-
-# Constants and helpers (REPORT_TABLES, report_targets(), ...) live in common.smk.
+# offers a CSV only as a download). The tables, their titles and categories: crossmodal.plan.REPORT_TABLES.
 
 
 rule comparison:
@@ -12,10 +9,10 @@ rule comparison:
         experiment1="results/tables/experiment1_long.csv",
         table2="results/tables/table2_long.csv",
         table12="results/tables/table12_long.csv",
-        published=str(REPORT_RESOURCES / "published_tables.csv"),
-        standins=str(REPORT_RESOURCES / "paper_standins.csv"),
+        published=str(ROOT / "workflow" / "resources" / "published_tables.csv"),
+        standins=str(ROOT / "workflow" / "resources" / "paper_standins.csv"),
     output:
-        report(COMPARISON_CSV, caption="../report/comparison.rst", category="Comparison"),
+        report(P.COMPARISON_CSV, caption="../report/comparison.rst", category="Comparison"),
     log:
         "logs/report/comparison.log",
     conda:
@@ -29,9 +26,9 @@ rule heatmap:
     input:
         "results/tables/experiment1_long.csv",
     output:
-        report(HEATMAP_PNG, caption="../report/heatmap.rst", category="Figures"),
+        report(P.HEATMAP_PNG, caption="../report/heatmap.rst", category="Figures"),
     params:
-        k=heatmap_k(),
+        k=P.heatmap_k(config),
         self_rule="include",
     log:
         "logs/report/heatmap.log",
@@ -44,15 +41,16 @@ rule heatmap:
 rule table_pages:
     """Every table of REPORT_TABLES that the workflow writes, as a standalone HTML page."""
     input:
-        **{name: f"results/tables/{name}.csv" for name in report_tables()},
+        **{name: f"results/tables/{name}.csv" for name in P.REPORT_TABLES},
     output:
         **{
-            name: report(report_page(name), caption=f"../report/{name}.rst", category=REPORT_TABLES[name][1])
-            for name in report_tables()
+            name: report(P.report_page(name), caption=f"../report/{name}.rst", category=category)
+            for name, (_, category) in P.REPORT_TABLES.items()
         },
     params:
-        titles={name: REPORT_TABLES[name][0] for name in report_tables()},
+        titles={name: title for name, (title, _) in P.REPORT_TABLES.items()},
         summary="comparison",  # this one's page opens with the per-table summary
+        captions=P.experiment1_captions(config),  # the pages' report captions (workflow/report/table<N>.rst)
     log:
         "logs/report/table_pages.log",
     conda:

@@ -4,7 +4,7 @@
 rule table2:
     """Table 2: rho per embedding x benchmark x similarity, with significance and coverage."""
     input:
-        experiment2_outputs(),
+        PLAN.experiment2.outputs(),
     output:
         wide=report("results/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         long="results/tables/table2_long.csv",
@@ -22,9 +22,9 @@ rule experiment1_tables:
     """Experiment 1 in the paper's layouts (Tables 1, 3-11; self counted, plus strict Tables 1 and 9),
     the long table with every K, metric and self rule, the chosen hyper-parameters and loss checks."""
     input:
-        scores=experiment1_scores(),
-        chosen=experiment1_chosen(),
-        checks=experiment1_checks(),
+        scores=PLAN.experiment1.scores,
+        chosen=PLAN.experiment1.chosen,
+        checks=PLAN.experiment1.checks,
     output:
         table1=report("results/tables/table1.csv", caption="../report/table1.rst", category="Tables"),
         table3=report("results/tables/table3.csv", caption="../report/table3.rst", category="Tables"),
@@ -44,9 +44,10 @@ rule experiment1_tables:
     params:
         k=config["neighbours"]["table_k"],
         alpha=EXP1["alpha"],
-        datasets=list(EXP1_DATASETS),
+        datasets=list(PLAN.experiment1.names),
         directions=EXP1["directions"],
         mappings=EXP1["mappings"],
+        captions=P.experiment1_captions(config),  # the report's captions (workflow/report/table<N>.rst)
     log:
         "logs/tables/experiment1.log",
     conda:
@@ -58,13 +59,13 @@ rule experiment1_tables:
 rule table12:
     """Table 12 (Supplement): Table 2's layout for word2vec and VGG-128; an unavailable one is n/a with its reason."""
     input:
-        table12_inputs(),
+        PLAN.experiment2.table12_inputs,
     output:
         wide=report("results/tables/table12.csv", caption="../report/table12.rst", category="Tables"),
         long="results/tables/table12_long.csv",
     params:
-        plan=table12_plan(),
-        benchmarks=experiment2_benchmark_columns(),
+        plan=[asdict(slot) for slot in PLAN.experiment2.table12],
+        benchmarks=[asdict(b) for b in PLAN.experiment2.benchmarks],
         alpha=EXP2["alpha"],
     log:
         "logs/tables/table12.log",

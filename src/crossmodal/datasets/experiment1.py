@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from crossmodal.datasets.authors_csv import FIRST_COLUMN, pair_authors_csv
+from crossmodal.datasets.embedding_files import MIN_KEY_OVERLAP, load_embeddings, pair_embeddings
 from crossmodal.datasets.paired import PairedSet
 from crossmodal.datasets.wikipedia import TEXT_VARIABLES, load_wikipedia_split
 
@@ -220,3 +221,34 @@ def concept_set(
     labelled = with_protocol(ps, name=name, family="imagenet", dataset_label="ImageNet-1k concept set",
                              split_label=f"{report.kept} of {report.total} classes", protocol="cv")
     return labelled, report
+
+
+def paired_set(
+    x_file: str | os.PathLike[str],
+    y_file: str | os.PathLike[str],
+    spec: Mapping[str, object],
+    *,
+    name: str,
+) -> PairedSet:
+    """Your own pair of embedding files (config ``experiment1.datasets.<name>``, kind paired) as
+    an Experiment 1 set: X on the image side, Y on the text side; rows paired by key (at least
+    ``MIN_KEY_OVERLAP`` of the smaller file's keys must match) or by row order. ``split`` cv: all
+    rows by k-fold CV; fixed: the first ``n_train`` paired rows train, the rest test."""
+    first = str(spec["first_column"])
+    tables = [load_embeddings(x_file, first_column=first), load_embeddings(y_file, first_column=first)]  # type: ignore[arg-type]
+    pairs = pair_embeddings(tables, min_overlap=MIN_KEY_OVERLAP)
+    keys = pairs.keys if pairs.keys is not None else [str(i) for i in range(pairs.matched)]
+    x_feature, y_feature = str(spec["x_feature"]), str(spec["y_feature"])
+    description = (f"{pairs.matched} rows of {x_file} (X) and {y_file} (Y), paired by {pairs.by}; "
+                   f"dropped {pairs.dropped[0]} of X's and {pairs.dropped[1]} of Y's rows")
+    ps = PairedSet(pairs.arrays[0], pairs.arrays[1], keys, None, name, description, x_feature, y_feature,
+                   {"source": "paired", "x_file": str(x_file), "y_file": str(y_file)})
+    fixed = spec["split"] == "fixed"
+    n_train = int(spec["n_train"] or 0) if fixed else 0  # type: ignore[call-overload]
+    split = f"first {n_train:,} rows train, {len(ps) - n_train:,} test" if fixed else f"{len(ps):,} pairs"
+    out = with_protocol(ps, name=name, family=str(spec["family"]), dataset_label=str(spec["label"] or name),
+                        split_label=split, protocol="split" if fixed else "cv", n_train=n_train)
+    for side, feature, dim in (("image", x_feature, out.image_dim), ("text", y_feature, out.text_dim)):
+        label = spec[f"{'x' if side == 'image' else 'y'}_label"]
+        out.meta[f"{side}_label"] = f"{label or feature}, {dim}-d"
+    return out

@@ -39,8 +39,8 @@ from crossmodal.mappings.train import predict
 from crossmodal.metrics.knn import METRICS, knn_indices
 from crossmodal.metrics.nno import nno_per_item
 from crossmodal.metrics.significance import rank_sum_test
+from crossmodal.names import DIRECTIONS
 
-DIRECTIONS: tuple[str, ...] = ("i2t", "t2i")
 SELF_RULES: tuple[str, ...] = ("include", "exclude")
 MEASURES: tuple[str, ...] = ("mnno_x_fx", "mnno_y_fx", "mnno_x_y", "mse", "r2")
 

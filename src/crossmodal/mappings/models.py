@@ -23,10 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from crossmodal.names import MAPPINGS
+
 MappingKind = Literal["lin", "nn", "nn-3", "nn-5"]
 KINDS: tuple[str, ...] = ("lin", "nn")  # the paper's main mappings
 DEEP_KINDS: tuple[str, ...] = ("nn-3", "nn-5")  # Supplement C.1.1
-ALL_KINDS: tuple[str, ...] = KINDS + DEEP_KINDS
+ALL_KINDS: tuple[str, ...] = MAPPINGS  # KINDS + DEEP_KINDS (crossmodal.names keeps the list)
 _HIDDEN_LAYERS = {"lin": 0, "nn": 1, "nn-3": 3, "nn-5": 5}
 
 # Independent random streams derived from one user seed (see stream_seed).

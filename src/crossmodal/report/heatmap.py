@@ -13,11 +13,8 @@ import os
 import numpy as np
 import pandas as pd
 
-DATASET_ORDER = ("imagenet1k_concepts", "imagenet_authors", "iaprtc12", "wikipedia", "wiki_authors")
-DIRECTION_ORDER = ("i2t", "t2i")
-DIRECTION_ARROWS = {"i2t": "I→T", "t2i": "T→I"}
-MAPPING_ORDER = ("lin", "nn", "nn-3", "nn-5")
-LOSS_ORDER = ("mse", "cosine", "max-margin")
+from crossmodal.names import DIRECTION_ARROWS, DIRECTIONS, EXP1_DATASETS, LOSSES, MAPPINGS
+
 METRIC_ORDER = ("cosine", "euclidean")
 CELL_COLUMNS = [
     "metric", "row", "column", "dataset", "image_feature", "text_feature", "direction", "mapping", "loss",
@@ -56,11 +53,11 @@ def heatmap_cells(long: pd.DataFrame, k: int = 10, self_rule: str = "include") -
         df[col] = df[col].astype(str)
     pairs = list(dict.fromkeys(zip(df["image_feature"], df["text_feature"])))
     df = df.assign(
-        _d=_rank(df["dataset"], DATASET_ORDER),
+        _d=_rank(df["dataset"], EXP1_DATASETS),
         _p=[pairs.index(p) for p in zip(df["image_feature"], df["text_feature"])],
-        _r=_rank(df["direction"], DIRECTION_ORDER),
-        _m=_rank(df["mapping"], MAPPING_ORDER),
-        _l=_rank(df["loss"], LOSS_ORDER),
+        _r=_rank(df["direction"], DIRECTIONS),
+        _m=_rank(df["mapping"], MAPPINGS),
+        _l=_rank(df["loss"], LOSSES),
         _g=_rank(df["metric"], METRIC_ORDER),
     ).sort_values(["_g", "_d", "_p", "_r", "_l", "_m"], kind="stable")
     dup = df.duplicated(["metric", "dataset", "image_feature", "text_feature", "direction", "mapping", "loss"])

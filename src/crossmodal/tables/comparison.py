@@ -51,12 +51,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crossmodal.names import DIRECTION_LABELS, PAPER_K
+
 # sha256 of the shipped copy workflow/resources/published_tables.csv, which must be byte-equal
 # to ../shared/paper/published_tables.csv (tests/test_comparison.py checks both).
 PUBLISHED_SHA256 = "d1d3016aca15cb4c30b25c2c7425bfe00e55c146d166f7c219b0ce05a85d11d3"
 N_PUBLISHED = 560
 
-K = 10  # every published mNNO is mNNO^10
+K = PAPER_K  # every published mNNO is mNNO^10
 SELF_RULE = "include"  # ... and counts each point among its own neighbours
 RHO_TOLERANCE = 0.05  # Experiment 2: rho(f(X)) >= rho(X) - RHO_TOLERANCE
 
@@ -77,7 +79,7 @@ STANDIN_COLUMNS = [
     "data_note", "reason",
 ]  # fmt: skip
 
-DIRECTIONS = {"I->T": "i2t", "T->I": "t2i"}
+DIRECTIONS = {label: d for d, label in DIRECTION_LABELS.items()}  # the paper's label -> ours
 DIRECTION_ARROWS = {"i2t": "I→T", "t2i": "T→I"}
 # The published benchmark labels -> our benchmark keys (the same benchmarks, no stand-in).
 BENCHMARKS = {"WS-353": "ws353", "MEN": "men", "SemSim": "semsim", "VisSim": "vissim",

@@ -14,40 +14,16 @@ the paper (where it is always X,f(X)).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from crossmodal.metrics.significance import bonferroni
-from crossmodal.names import DIRECTION_LABELS
+from crossmodal.names import DIRECTION_LABELS, PAPER_TABLES, TableSpec
 
 TABLE_GROUP = ["paper_table", "k", "self"]
 
 
-@dataclass(frozen=True)
-class TableSpec:
-    """The settings one paper table holds."""
-
-    number: int
-    metric: str
-    loss: str
-    mappings: tuple[str, ...]
-    word2vec: bool  # Tables 10/11: ImageNet with word2vec text vectors; all others exclude them
-
-
-PAPER_TABLES: dict[int, TableSpec] = {
-    1: TableSpec(1, "cosine", "mse", ("lin", "nn"), False),
-    3: TableSpec(3, "cosine", "mse", ("nn-3", "nn-5"), False),
-    4: TableSpec(4, "euclidean", "mse", ("nn-3", "nn-5"), False),
-    5: TableSpec(5, "cosine", "max-margin", ("lin", "nn"), False),
-    6: TableSpec(6, "euclidean", "max-margin", ("lin", "nn"), False),
-    7: TableSpec(7, "cosine", "cosine", ("lin", "nn"), False),
-    8: TableSpec(8, "euclidean", "cosine", ("lin", "nn"), False),
-    9: TableSpec(9, "euclidean", "mse", ("lin", "nn"), False),
-    10: TableSpec(10, "euclidean", "mse", ("lin", "nn"), True),
-    11: TableSpec(11, "cosine", "mse", ("lin", "nn"), True),
-}
 IMAGENET_DATASETS = ("imagenet1k_concepts", "imagenet_authors")
 
 
