@@ -9,17 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+import envcheck
+
 ROOT = Path(__file__).resolve().parents[1]
-RULE = re.compile(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", re.M)
 CONDA_NAMES = {"pytorch": "torch", "pyyaml": "PyYAML"}  # conda-forge name -> PyPI name
 
 
-def _rules() -> dict[str, str]:
-    rules = {}
-    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
-        for name, body in RULE.findall(smk.read_text()):
-            rules[name] = body
-    return rules
 
 
 def _pyproject_pins() -> dict[str, str]:
@@ -36,7 +31,7 @@ def _pyproject_pins() -> dict[str, str]:
 
 
 def test_every_rule_has_log_and_a_conda_env_file():
-    rules = _rules()
+    rules = envcheck.rules()
     assert "word_vectors" in rules and "table2" in rules
     for name, body in rules.items():
         if name == "all":
