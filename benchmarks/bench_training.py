@@ -1,4 +1,5 @@
-"""Time batched training (``fit_batched``) against one-by-one training (``fit_mapping``).
+"""Time batched training (``fit_batched``) against one-by-one training (``fit_mapping``, the same
+engine given one run at a time, as a user training single models would call it).
 
 The slice is the IAPR TC-12-sized CV problem of the paper's Supplement A: N items (default
 1570, so each of 5 folds trains on ~1256 and validates on ~314), image 128-d <-> text 64-d in

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_batched_training import plain_rmsprop_fit
 
 from crossmodal.datasets.experiment1 import with_protocol
 from crossmodal.datasets.paired import PairedSet
 from crossmodal.experiments import learned_mappings as lm
-from crossmodal.mappings import Hyperparams, cross_validate, fit_mapping, predict
+from crossmodal.mappings import Hyperparams, cross_validate, predict
 from crossmodal.tables import table1 as t1
 
 
@@ -31,11 +32,12 @@ def test_batched_evaluations_equal_training_them_one_by_one(kind, loss, dropout)
     labels = lm.max_margin_labels(ps)
     pred = lm.train_evaluations(X, Y, evals, kind, st, labels)
     for ev, p, hist in zip(evals, pred.preds, pred.losses):
-        model, ref = fit_mapping(X[ev.train], Y[ev.train], kind, st.hidden, st.lr, st.epochs, st.batch_size,  # type: ignore[arg-type]
-                                 seed=ev.seed, loss=loss, dropout=dropout, margin=st.margin,  # type: ignore[arg-type]
-                                 labels=None if labels is None else labels[ev.train])
+        # an independent plain torch.optim.RMSprop loop (tests/test_batched_training.py)
+        model, ref_loss, _ = plain_rmsprop_fit(X[ev.train], Y[ev.train], kind, st.hidden, st.lr, st.epochs,
+                                               st.batch_size, seed=ev.seed, loss=loss, dropout=dropout,
+                                               margin=st.margin, labels=None if labels is None else labels[ev.train])
         np.testing.assert_allclose(p, predict(model, X[ev.test]), rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(hist, ref.loss, rtol=1e-4)
+        np.testing.assert_allclose(hist, ref_loss, rtol=1e-4)
 
 
 def test_max_margin_labels_only_for_single_label_items() -> None:

@@ -10,15 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_batched_training import plain_rmsprop_fit
 
 from crossmodal.datasets.paired import PairedSet
 from crossmodal.experiments.learned_mappings import evaluations
 from crossmodal.figures.curves import (
     CURVE_COLUMNS,
     MEASURES,
+    _reference,
     dataset_curves,
     learning_curves,
     plot_figure2,
+    split_measures,
 )
 from crossmodal.figures.toy import (
     chance_mnno,
@@ -211,13 +214,30 @@ def test_curves_are_tidy_and_complete(curves):
 
 def test_last_epoch_equals_an_independent_recomputation(synthetic, curves):
     X, Y, train, test = synthetic
-    model, _ = fit_mapping(X[train], Y[train], "nn", 16, 1e-3, 5, 16, seed=7)
+    model, _, _ = plain_rmsprop_fit(X[train], Y[train], "nn", 16, 1e-3, 5, 16, seed=7)
     for split, rows in (("train", train), ("test", test)):
         expected = _measures(predict(model, X[rows]), X[rows], Y[rows], 5)
         got = _values(curves, split, 5)
         assert got["mnno_fx_y"] == pytest.approx(expected["mnno_fx_y"], abs=1e-12)
         assert got["mnno_fx_x"] == pytest.approx(expected["mnno_fx_x"], abs=1e-12)
         assert got["mse"] == pytest.approx(expected["mse"], rel=1e-12)
+
+
+@pytest.mark.parametrize("kind,hidden", [("nn", 16), ("lin", None)])
+def test_every_epoch_is_the_plain_torch_optim_training_bit_for_bit(synthetic, kind, hidden):
+    """The curves come from the batched engine; each epoch's numbers are exactly those of the
+    model a plain torch.optim.RMSprop loop has after that many epochs (50 train rows: batches
+    of 16, 16, 16 and 2), so Figure 2 did not move when its training changed engines."""
+    X, Y, train, test = synthetic
+    got = learning_curves(X, Y, train, test, kind=kind, hidden=hidden, lr=1e-3, epochs=3, batch_size=16, seed=7, k=5)
+    for epoch in range(4):
+        if epoch == 0:
+            model = build_mapping(kind, X.shape[1], Y.shape[1], hidden, seed=7)
+        else:
+            model, _, _ = plain_rmsprop_fit(X[train], Y[train], kind, hidden, 1e-3, epoch, 16, seed=7)
+        for split, rows in (("train", train), ("test", test)):
+            ref = _reference(X[rows], Y[rows], 5, "cosine", True)
+            assert _values(got, split, epoch) == split_measures(predict(model, X[rows]), ref, 5, "cosine", True)
 
 
 def test_epoch_zero_is_the_untrained_model(synthetic, curves):
@@ -253,8 +273,8 @@ def test_dataset_curves_use_the_first_fold_and_label_the_rows():
     assert set(out["n_train"]) == {len(ev.train)} and set(out["n_test"]) == {len(ev.test)}
     assert set(out["hidden"]) == {8} and set(out["epochs"]) == {2} and set(out["seed"]) == {ev.seed}
     # t2i maps text -> image: its last test epoch is the same run trained directly.
-    model, _ = fit_mapping(ps.text[ev.train], ps.image[ev.train], "nn", 8, float(out[out.direction == "t2i"]["lr"].iloc[0]),
-                           2, 64, seed=ev.seed)
+    model, _, _ = plain_rmsprop_fit(ps.text[ev.train], ps.image[ev.train], "nn", 8,
+                                    float(out[out.direction == "t2i"]["lr"].iloc[0]), 2, 64, seed=ev.seed)
     expected = _measures(predict(model, ps.text[ev.test]), ps.text[ev.test], ps.image[ev.test], 4)
     got = _values(out[out["direction"] == "t2i"], "test", 2)
     assert got["mnno_fx_y"] == pytest.approx(expected["mnno_fx_y"], abs=1e-12)

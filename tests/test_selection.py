@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from test_batched_training import plain_rmsprop_fit
 
 from crossmodal.mappings import (
     PAPER_GRID,
@@ -44,7 +45,8 @@ def test_best_epoch_and_setting_choice() -> None:
 
 def test_cross_validate_matches_sequential_cv() -> None:
     """The CV table, epoch and choice equal an independent loop over settings and folds with
-    fit_mapping (mean validation loss over folds per epoch, its argmin, the best setting)."""
+    the textbook RMSprop loop of test_batched_training (mean validation loss over folds per epoch, its
+    argmin, the best setting)."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((90, 6)).astype(np.float32)
     Y = np.tanh(X @ rng.standard_normal((6, 4))).astype(np.float32)
@@ -54,8 +56,8 @@ def test_cross_validate_matches_sequential_cv() -> None:
 
     ref = []
     for h, lr, d in itertools.product(grid["hidden"], grid["lr"], grid["dropout"]):
-        curves = [fit_mapping(X[tr], Y[tr], "nn", h, lr, epochs, 16, seed=7 + f, validation=(X[te], Y[te]),
-                              dropout=d)[1].val_loss for f, (tr, te) in enumerate(kfold_indices(90, folds, 7))]
+        curves = [plain_rmsprop_fit(X[tr], Y[tr], "nn", h, lr, epochs, 16, seed=7 + f, validation=(X[te], Y[te]),
+                                    dropout=d)[2] for f, (tr, te) in enumerate(kfold_indices(90, folds, 7))]
         mean = np.mean(curves, axis=0)
         ref.append((h, lr, d, int(np.argmin(mean)) + 1, mean.min()))
     table = res.settings

@@ -24,15 +24,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
 
 from crossmodal.datasets.paired import PairedSet
 from crossmodal.experiments.learned_mappings import evaluations, sides
+from crossmodal.mappings.batched import BatchedFit, RunSpec, fit_batched
 from crossmodal.mappings.hyperparams import resolve_hyperparams
-from crossmodal.mappings.train import fit_mapping, predict
+from crossmodal.mappings.train import predict
 from crossmodal.metrics.knn import Metric, knn_indices
 from crossmodal.metrics.nno import overlap_counts
+from crossmodal.names import DIRECTION_ARROWS
 
 MEASURES: tuple[str, ...] = ("mnno_fx_y", "mnno_fx_x", "mse")
 MEASURE_LABELS: dict[str, str] = {
@@ -98,12 +98,13 @@ def learning_curves(
     include_self: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """Train f on the rows ``train`` (crossmodal.mappings.fit_mapping, MSE loss) and score it on
-    ``train`` and ``test`` at epochs 0..``epochs``; a tidy frame with :data:`CURVE_COLUMNS`.
+    """Train f on the rows ``train`` (crossmodal.mappings.fit_batched, one run, MSE loss) and score
+    it on ``train`` and ``test`` at epochs 0..``epochs``; a tidy frame with :data:`CURVE_COLUMNS`.
 
-    The scoring callback draws nothing from the training's random streams, so the model is the
-    one ``fit_mapping`` trains without it (and Experiment 1 trains, for the same rows, seed and
-    hyper-parameters).
+    The run is trained without padded rows (``pad_to_batch_size=False``), so it is bit-identical
+    to training the one model alone with torch.optim.RMSprop. The scoring callback reads a copy
+    of the weights and draws nothing from the training's random streams, so the model is the one
+    trained without it (and Experiment 1 trains, for the same rows, seed and hyper-parameters).
     """
     refs = {
         "train": _reference(X[train], Y[train], k, metric, include_self),
@@ -111,21 +112,18 @@ def learning_curves(
     }
     rows: list[dict[str, object]] = []
 
-    def record(epoch: int, model: nn.Module) -> None:
-        model.eval()
-        with torch.no_grad():
-            for split in SPLITS:
-                values = split_measures(predict(model, refs[split].X), refs[split], k, metric, include_self)
-                rows.extend({"split": split, "epoch": epoch, "measure": m, "value": values[m]} for m in MEASURES)
+    def record(epoch: int, fit: BatchedFit) -> None:
+        model = fit.model(0)  # eval mode
+        for split in SPLITS:
+            values = split_measures(predict(model, refs[split].X), refs[split], k, metric, include_self)
+            rows.extend({"split": split, "epoch": epoch, "measure": m, "value": values[m]} for m in MEASURES)
         if log is not None:
             test = rows[-len(MEASURES):]
             log(f"epoch {epoch}: test " + " ".join(f"{r['measure']}={r['value']:.4f}" for r in test))
 
-    hidden_arg = hidden if kind != "lin" else None
-    initial, _ = fit_mapping(X[train], Y[train], kind, hidden_arg, lr, 0, batch_size, seed=seed)  # type: ignore[arg-type]
-    record(0, initial)
-    fit_mapping(X[train], Y[train], kind, hidden_arg, lr, epochs, batch_size, seed=seed, loss="mse",  # type: ignore[arg-type]
-                on_epoch=record)
+    run = RunSpec(np.asarray(train), seed=seed, lr=lr)
+    fit_batched(X, Y, [run], kind, hidden if kind != "lin" else None, epochs, batch_size, "mse",
+                pad_to_batch_size=False, on_epoch=record)
     return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
 
 
@@ -173,7 +171,6 @@ def dataset_curves(
 
 
 DIRECTION_COLOURS: dict[str, str] = {"i2t": "#1f77b4", "t2i": "#d62728"}
-DIRECTION_NAMES: dict[str, str] = {"i2t": "I→T", "t2i": "T→I"}
 SPLIT_STYLES: dict[str, str] = {"train": "--", "test": "-"}
 
 
@@ -183,7 +180,7 @@ def _row_title(block: pd.DataFrame) -> str:
     for direction, d in block.groupby("direction", sort=False):
         r = d.iloc[0]
         hidden = f", hidden {r['hidden']}" if str(r["hidden"]) != "" else ""
-        settings.append(f"{DIRECTION_NAMES.get(direction, direction)}: lr {r['lr']:g}{hidden}")
+        settings.append(f"{DIRECTION_ARROWS.get(direction, direction)}: lr {r['lr']:g}{hidden}")
     return (f"{first['dataset_label']}: {first['image_label']} / {first['text_label']}\n"
             f"{first['mapping']}, {first['n_train']} train / {first['n_test']} test rows, "
             f"{first['epochs']} epochs, batch {first['batch_size']}; " + "; ".join(settings))
@@ -209,7 +206,7 @@ def plot_figure2(curves: pd.DataFrame, path: str | Path) -> None:
                 d = d.sort_values("epoch")
                 ax.plot(d["epoch"], d["value"], SPLIT_STYLES.get(split, ":"),
                         color=DIRECTION_COLOURS.get(direction, "black"), linewidth=1.4,
-                        label=f"{DIRECTION_NAMES.get(direction, direction)} {split}")
+                        label=f"{DIRECTION_ARROWS.get(direction, direction)} {split}")
             ax.set_title(MEASURE_LABELS[measure].format(k=k), fontsize=10)
             ax.set_xlabel("epoch")
             ax.grid(True, linewidth=0.3)

@@ -1,27 +1,37 @@
-"""Train many mappings of one architecture at once, as one batched tensor program.
+"""The training engine: many mappings of one architecture at once, as one batched tensor program.
+
+This is the only trainer of the package; it trains one model as a stack of one
+(``crossmodal.mappings.train.fit_mapping`` is a thin one-run wrapper over :func:`fit_batched`).
 
 Every run m (a :class:`RunSpec`) has its own training rows, seed, learning rate, dropout and
 margin; all runs share the kind, the width, the loss, the batch size and the number of epochs.
 Their weights are stacked into (M, out, in) tensors and trained with ``torch.baddbmm``, so one
 step advances every run by one mini-batch.
 
-What this reproduces, run by run, is ``fit_mapping`` with the same arguments:
+What each run m computes is the paper's training of one model (Supplement A), with:
 
 * weights: ``build_mapping(kind, ..., seed=seed)`` of each run, stacked;
 * batch order: each run's own ``torch.Generator`` seeded with its seed, one ``randperm`` of its
   training rows per epoch, consecutive slices of ``batch_size`` (the last one partial);
 * dropout masks and max-margin candidate orders: the runs' own generators (streams of the
-  seed), drawn with the same shapes in the same order as ``fit_mapping`` draws them;
+  seed), drawn with the same shapes in the same order as a model built by ``build_mapping``
+  (its ``SeededDropout`` layers) draws them;
 * RMSprop (ρ = 0.9, ε = 1e-8, no momentum, not centred) written out with a per-run learning
   rate, in torch.optim.RMSprop's operation order.
 
 Unequal training sets: runs with fewer rows finish an epoch in fewer steps. Each epoch has as
-many steps as the largest run needs; a run's batch is padded to ``batch_size`` with masked
-rows, and in steps past its last batch it is inactive (no parameter or RMSprop-state update),
-so its trajectory is exactly its sequential one.
+many steps as the largest run needs; a run's batch is padded with masked rows, and in steps past
+its last batch it is inactive (no parameter or RMSprop-state update), so its trajectory is its
+sequential one.
 
-Equality with ``fit_mapping`` is to float tolerance, not bit-exact: batched and single matrix
-products (and masked vs plain means) round differently in the last bits.
+Padding and rounding: masked rows add exact zeros, but they change how the matrix products
+block their sums, so they can change the last bits. With ``pad_to_batch_size=True`` (the
+default, used by the tables) every step is ``batch_size`` rows wide; with False a step is only
+as wide as the most rows any run has in it. A single run trained with False computes, bit for
+bit, what one ``build_mapping`` model trained alone with ``torch.optim.RMSprop`` computes
+(tests/test_batched_training.py checks this against a plain loop, on the CPU); Figure 2 and
+``fit_mapping`` train that way.
+Otherwise the equality is to float tolerance.
 """
 
 from __future__ import annotations
@@ -109,7 +119,7 @@ class BatchedFit:
         return torch.cat(out, dim=1).cpu().numpy()
 
     def histories(self) -> list[TrainHistory]:
-        """One ``TrainHistory`` per run, shaped like ``fit_mapping``'s."""
+        """One ``TrainHistory`` per run (what ``fit_mapping`` returns for a single run)."""
         out = []
         for m, run in enumerate(self.runs):
             cfg = dict(self.config, seed=run.seed, lr=run.lr, dropout=run.dropout, n_train=len(run.train))
@@ -126,16 +136,26 @@ class _StackedLinear(torch.autograd.Function):
     Written out so that the weight gradient comes back in the weight's own row-major layout
     (δᵀ h, as nn.Linear computes it); autograd's bmm backward would return it transposed,
     and the optimizer would then have to re-lay it out every step.
+
+    A stack of one (M = 1) runs nn.Linear's own 2-d products (addmm / mm). PyTorch's CPU
+    (b)addbmm computes a batch of one with those same products, except for tiny ones (fewer than
+    400 multiply-adds), which it computes with a kernel of its own that rounds differently; the
+    2-d calls make a single run equal to the plain nn.Linear model at every size.
     """
 
     @staticmethod
     def forward(ctx, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         ctx.save_for_backward(h, w)
+        if w.shape[0] == 1:
+            return torch.addmm(b[0], h[0], w[0].t()).unsqueeze(0)
         return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:  # type: ignore[override]
         h, w = ctx.saved_tensors
+        if w.shape[0] == 1:
+            grad_h = grad[0].mm(w[0]).unsqueeze(0) if ctx.needs_input_grad[0] else None
+            return grad_h, grad[0].t().mm(h[0]).unsqueeze(0), grad.sum(dim=1)
         grad_h = torch.bmm(grad, w) if ctx.needs_input_grad[0] else None
         return grad_h, torch.bmm(grad.transpose(1, 2), h), grad.sum(dim=1)
 
@@ -257,16 +277,27 @@ def fit_batched(
     log: Callable[[str], None] | None = None,
     val_loss: str | None = None,
     max_stack: int = MAX_STACK_ELEMENTS,
+    *,
+    pad_to_batch_size: bool = True,
+    on_epoch: Callable[[int, BatchedFit], None] | None = None,
 ) -> BatchedFit:
     """Train ``len(runs)`` mappings of ``kind``/``hidden`` on rows of (X, Y) at once.
 
-    Run m equals ``fit_mapping(X[r.train], Y[r.train], kind, hidden, r.lr, epochs, batch_size,
-    seed=r.seed, loss=loss, validation=(X[r.val], Y[r.val]), dropout=r.dropout,
-    margin=r.margin, labels=labels[r.train], val_labels=labels[r.val])`` to float tolerance.
+    Run m is the model ``build_mapping(kind, d_x, d_y, hidden, seed=r.seed, dropout=r.dropout)``
+    trained on the rows ``r.train`` with RMSprop at ``r.lr`` for ``epochs`` epochs of
+    ``batch_size`` (see the module docstring), its per-epoch mean training ``loss`` and, with
+    ``r.val``, its per-epoch ``val_loss`` on those rows recorded.
     ``labels`` (one per row of X, max-margin only): None = every other item is another class.
     ``val_loss``: the loss recorded on the validation rows; None = the training loss.
     ``max_stack``: the most parameters trained in one stack; larger batches of runs are
     trained as consecutive groups (the runs are independent, so grouping does not change them).
+    ``pad_to_batch_size``: see the module docstring (False: a single run is bit-identical to
+    training it alone with torch.optim.RMSprop).
+    ``on_epoch(epoch, fit)``: called with epoch 0 (the initial weights) and after every epoch
+    (1..``epochs``), with the stack as it is then (``loss``/``val_loss`` hold the epochs so far).
+    ``fit`` shares the weights being trained: read it (``fit.model(m)``, ``fit.predict``), do
+    not modify it. It draws nothing from the runs' random streams, so it does not change the
+    training. Needs the runs to fit in one stack (``max_stack``).
     """
     val_name = loss if val_loss is None else val_loss
     if loss not in LOSSES or val_name not in LOSSES:
@@ -281,8 +312,12 @@ def fit_batched(
     per_run = sum(a * b + b for a, b in layer_dims(kind, Xt.shape[1], Yt.shape[1], hidden))  # validates kind/hidden
     group = max(1, max_stack // per_run)
     if len(runs) > group:
+        if on_epoch is not None:
+            raise ValueError(f"on_epoch needs the runs in one stack: {len(runs)} runs of {per_run} parameters "
+                             f"exceed max_stack={max_stack}")
         parts = [fit_batched(X, Y, runs[i : i + group], kind, hidden, epochs, batch_size, loss, labels, device,
-                             progress, log, val_loss, max_stack) for i in range(0, len(runs), group)]
+                             progress, log, val_loss, max_stack, pad_to_batch_size=pad_to_batch_size)
+                 for i in range(0, len(runs), group)]
         return _concatenate(parts, runs)
     M = len(runs)
     lab = None if labels is None or "max-margin" not in (loss, val_name) else torch.as_tensor(np.asarray(labels)).to(device)
@@ -311,7 +346,21 @@ def fit_batched(
     loss_hist = np.zeros((M, epochs), dtype=np.float64)
     val_hist = np.full((M, epochs), np.nan) if any(has_val) else None
     n_train = torch.tensor([len(t) for t in train_rows], dtype=torch.float64, device=device)
+    hidden_out = hidden if kind != "lin" else None
+    config: dict[str, object] = {
+        "kind": kind, "hidden": hidden_out, "epochs": epochs, "batch_size": batch_size,
+        "loss": loss, "val_loss": val_name, "optimizer": "RMSprop", "rho": RMSPROP_RHO, "eps": RMSPROP_EPS,
+    }
 
+    def snapshot(done: int) -> BatchedFit:
+        return BatchedFit(
+            kind=kind, hidden=hidden_out, loss_name=loss, batch_size=batch_size, runs=runs,
+            weights=[w.detach() for w in W], biases=[b.detach() for b in B], loss=loss_hist[:, :done],
+            val_loss=None if val_hist is None else val_hist[:, :done], config=config,
+        )
+
+    if on_epoch is not None:
+        on_epoch(0, snapshot(0))
     bar = tqdm(range(epochs), desc=f"fit {M}x{kind}", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         perms = [t[torch.randperm(len(t), generator=g)] for t, g in zip(train_rows, shuffle)]
@@ -321,6 +370,10 @@ def fit_batched(
         for s in range(rows_all.shape[0]):
             rows, valid, valid_cpu = rows_all[s], valid_dev[s], valid_all[s]
             counts_cpu = valid_cpu.sum(dim=1)
+            if not pad_to_batch_size:  # each run's rows are a prefix of its slot: cut the common padding
+                width = int(counts_cpu.max())
+                rows, valid, valid_cpu = rows[:, :width], valid[:, :width], valid_cpu[:, :width]
+            width = rows.shape[1]
             counts = counts_cpu.to(device)
             xb, yb = Xt[rows], Yt[rows]
 
@@ -329,14 +382,14 @@ def fit_batched(
                 drop_fn = _dropout_fn(runs, drop_gen, counts_cpu, keep_scale, device)
             pred = _forward(W, B, xb, drop_fn)
             if loss == "max-margin":
-                order = _candidate_orders(order_gen, counts_cpu, batch_size).to(device)
+                order = _candidate_orders(order_gen, counts_cpu, width).to(device)
                 per = max_margin_per_item(pred, yb, margin, order, None if lab is None else lab[rows], valid)
             else:
                 per = loss_per_item(loss, pred, yb)
             per = torch.where(valid, per, torch.zeros_like(per))
             run_loss = per.sum(dim=1) / counts.clamp_min(1)
             grads = torch.autograd.grad(run_loss.sum(), params)
-            full = bool((counts_cpu == batch_size).all())
+            full = bool((counts_cpu == width).all())
             rmsprop_step(params, grads, square_avg, lr, None if full else counts > 0)
             total += run_loss.detach().double() * counts
         loss_hist[:, epoch] = (total / n_train).cpu().numpy()
@@ -345,16 +398,9 @@ def fit_batched(
         bar.set_postfix_str(f"mean loss={loss_hist[:, epoch].mean():.4g}")
         if log is not None:
             log(f"epoch {epoch + 1}/{epochs} {M}x{kind} mean train_{loss}={loss_hist[:, epoch].mean():.6g}")
-
-    config: dict[str, object] = {
-        "kind": kind, "hidden": hidden if kind != "lin" else None, "epochs": epochs, "batch_size": batch_size,
-        "loss": loss, "val_loss": val_name, "optimizer": "RMSprop", "rho": RMSPROP_RHO, "eps": RMSPROP_EPS,
-    }
-    return BatchedFit(
-        kind=kind, hidden=hidden if kind != "lin" else None, loss_name=loss, batch_size=batch_size, runs=runs,
-        weights=[w.detach() for w in W], biases=[b.detach() for b in B], loss=loss_hist, val_loss=val_hist,
-        config=config,
-    )
+        if on_epoch is not None:
+            on_epoch(epoch + 1, snapshot(epoch + 1))
+    return snapshot(epochs)
 
 
 def _concatenate(parts: Sequence[BatchedFit], runs: Sequence[RunSpec]) -> BatchedFit:
@@ -414,8 +460,8 @@ def _validation_losses(
 ) -> np.ndarray:
     """Mean loss of every run on its validation rows (NaN without); eval mode, no gradients.
 
-    Max-margin: all other validation items are candidates, in their given order, as in
-    train.validation_max_margin."""
+    Max-margin: all other validation items are candidates, in their given order (no
+    randomness, so the validation loss is a function of the model)."""
     M = len(runs)
     out = np.full(M, np.nan)
     which = [m for m, r in enumerate(runs) if r.val is not None]

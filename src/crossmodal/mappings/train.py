@@ -16,40 +16,30 @@ same batches; same inputs and seed give bit-identical predictions on the same ma
 Dropout masks and the max-margin candidate order have their own generators (streams of the
 same seed, see models.stream_seed), so they do not shift the batch order either.
 
-crossmodal.mappings.batched trains many such models at once and reproduces this function's
-results to float tolerance; keep the two in step when changing either.
+The training itself is crossmodal.mappings.batched.fit_batched, the package's one engine:
+:func:`fit_mapping` trains one model as a stack of one, with no padded rows in the last batch
+(so it is bit-identical to a plain torch.optim.RMSprop loop over the same batches).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from crossmodal.mappings.losses import LOSSES, LossName, max_margin_per_item
-from crossmodal.mappings.models import (
-    ORDER_STREAM,
-    MappingKind,
-    build_mapping,
-    stream_seed,
-)
+from crossmodal.mappings.losses import LossName
+from crossmodal.mappings.models import MappingKind
+
+if TYPE_CHECKING:
+    from crossmodal.mappings.batched import BatchedFit
 
 RMSPROP_RHO = 0.9
 RMSPROP_EPS = 1e-8
 DEFAULT_BATCH_SIZE = 64
-
-
-def _loss_fn(name: LossName) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    # mse/cosine: the original expressions, kept verbatim so old results stay bit-identical.
-    if name == "mse":
-        return lambda pred, y: 0.5 * ((pred - y) ** 2).sum(dim=1).mean()
-    if name == "cosine":
-        return lambda pred, y: (1.0 - nn.functional.cosine_similarity(pred, y, dim=1)).mean()
-    raise ValueError(f"loss must be one of {LOSSES}, got {name!r}")
 
 
 def _as_tensor(a: np.ndarray, what: str, device: str) -> torch.Tensor:
@@ -73,31 +63,30 @@ class TrainHistory:
         return asdict(self)
 
 
-def _mean_loss(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, loss: Callable, batch: int) -> float:
-    """Item-weighted mean loss over a whole set, evaluated without gradients."""
-    total = 0.0
-    with torch.no_grad():
-        for s in range(0, X.shape[0], batch):
-            total += float(loss(model(X[s : s + batch]), Y[s : s + batch])) * min(batch, X.shape[0] - s)
-    return total / X.shape[0]
+def _matrix(a: np.ndarray, what: str) -> np.ndarray:
+    arr = np.asarray(a, dtype=np.float32)
+    if arr.ndim != 2:
+        raise ValueError(f"{what} must be 2-d, got shape {arr.shape}")
+    return arr
 
 
-def validation_max_margin(
-    pred: torch.Tensor, y: torch.Tensor, margin: float, labels: torch.Tensor | None = None
-) -> float:
-    """Mean max-margin loss of a whole set: every other item of the set is a candidate, visited
-    in the set's own order (no randomness, so the validation loss is a function of the model)."""
-    with torch.no_grad():
-        return float(max_margin_per_item(pred, y, margin, None, labels).double().mean())
-
-
-def _as_labels(labels: np.ndarray | None, n: int, what: str, device: str) -> torch.Tensor | None:
+def _label_column(labels: np.ndarray | None, n: int, what: str) -> np.ndarray | None:
     if labels is None:
         return None
-    lab = torch.as_tensor(np.asarray(labels)).to(device)
-    if lab.dim() != 1 or lab.shape[0] != n:
-        raise ValueError(f"{what} must be 1-d with {n} entries, got shape {tuple(lab.shape)}")
+    lab = np.asarray(labels)
+    if lab.ndim != 1 or lab.shape[0] != n:
+        raise ValueError(f"{what} must be 1-d with {n} entries, got shape {lab.shape}")
     return lab
+
+
+def _one_label_column(train: np.ndarray | None, val: np.ndarray | None, n: int, n_val: int) -> np.ndarray | None:
+    """fit_batched's one label per row of [train; val]. A side without labels gets labels that
+    occur nowhere else (every other item is another class, as with no labels at all)."""
+    if train is None and val is None:
+        return None
+    given = [a for a in (train, val) if a is not None]
+    fresh = np.concatenate(given).max() + 1 + np.arange(n + n_val)
+    return np.concatenate([train if train is not None else fresh[:n], val if val is not None else fresh[n:]])
 
 
 def fit_mapping(
@@ -123,6 +112,7 @@ def fit_mapping(
 ) -> tuple[nn.Module, TrainHistory]:
     """Train f: X -> Y; returns the model (eval mode, on ``device``) and its history.
 
+    One run of crossmodal.mappings.batched.fit_batched (``pad_to_batch_size=False``).
     ``log`` receives one line per epoch; ``progress`` shows a tqdm bar over epochs.
     ``validation=(X_val, Y_val)`` also records the per-epoch loss on that set (for choosing
     the number of epochs by cross-validation, as in the paper).
@@ -130,76 +120,47 @@ def fit_mapping(
     ``loss="max-margin"`` uses margin γ = ``margin`` and optional class ``labels`` of the
     training rows (``val_labels`` of the validation rows); see crossmodal.mappings.losses.
     ``on_epoch(epoch, model)`` is called after each epoch (``epoch`` counts from 1), e.g. to
-    record learning curves; the model's train/eval mode is restored after it returns. A callback
-    that leaves the weights alone and runs the model in eval mode (no dropout masks drawn)
-    does not change the trained model.
+    record learning curves, with a copy of the model as it is then, in training mode; the
+    callback cannot change the training.
     """
-    X = _as_tensor(X_train, "X_train", device)
-    Y = _as_tensor(Y_train, "Y_train", device)
-    if X.shape[0] != Y.shape[0]:
-        raise ValueError(f"X_train has {X.shape[0]} rows but Y_train has {Y.shape[0]}")
+    from crossmodal.mappings.batched import RunSpec, fit_batched
+
+    X, Y = _matrix(X_train, "X_train"), _matrix(Y_train, "Y_train")
+    n = X.shape[0]
+    if Y.shape[0] != n:
+        raise ValueError(f"X_train has {n} rows but Y_train has {Y.shape[0]}")
     if epochs < 0 or batch_size < 1 or lr <= 0:
         raise ValueError("need epochs >= 0, batch_size >= 1 and lr > 0")
-    val = None
-    if validation is not None:
-        val = (_as_tensor(validation[0], "X_val", device), _as_tensor(validation[1], "Y_val", device))
     max_margin = loss == "max-margin"
-    if max_margin:
-        lab = _as_labels(labels, X.shape[0], "labels", device)
-        val_lab = _as_labels(val_labels, val[0].shape[0], "val_labels", device) if val is not None else None
-        order_gen = torch.Generator().manual_seed(stream_seed(seed, ORDER_STREAM))
-    else:
-        loss_fn = _loss_fn(loss)
-    model = build_mapping(kind, X.shape[1], Y.shape[1], hidden, seed=seed, dropout=dropout).to(device)
-    opt = torch.optim.RMSprop(model.parameters(), lr=lr, alpha=RMSPROP_RHO, eps=RMSPROP_EPS)
-    shuffle_gen = torch.Generator().manual_seed(int(seed))
-    config: dict[str, object] = {
-        "kind": kind, "hidden": hidden if kind != "lin" else None, "lr": lr, "epochs": epochs,
-        "batch_size": batch_size, "seed": seed, "loss": loss, "optimizer": "RMSprop",
-        "rho": RMSPROP_RHO, "eps": RMSPROP_EPS, "n_train": int(X.shape[0]), "dropout": dropout,
-    }
-    if max_margin:
-        config["margin"] = margin
-    history = TrainHistory(val_loss=[] if val is not None else None, config=config)
-    n = X.shape[0]
-    bar = tqdm(range(epochs), desc=f"fit {kind}", unit="epoch", disable=not progress, leave=False)
-    for epoch in bar:
-        model.train()
-        perm = torch.randperm(n, generator=shuffle_gen).to(device)
-        total = 0.0
-        for s in range(0, n, batch_size):
-            idx = perm[s : s + batch_size]
-            opt.zero_grad(set_to_none=True)
-            if max_margin:
-                pred = model(X[idx])  # dropout masks are drawn before the candidate order
-                order = torch.randperm(idx.shape[0], generator=order_gen).to(device)
-                batch_lab = None if lab is None else lab[idx]
-                batch_loss = max_margin_per_item(pred, Y[idx], margin, order, batch_lab).mean()
-            else:
-                batch_loss = loss_fn(model(X[idx]), Y[idx])
-            batch_loss.backward()
-            opt.step()
-            total += float(batch_loss.detach()) * idx.shape[0]
-        history.loss.append(total / n)
-        line = f"epoch {epoch + 1}/{epochs} {kind} train_{loss}={history.loss[-1]:.6g}"
-        if val is not None:
-            model.eval()
-            if max_margin:
-                with torch.no_grad():
-                    v = validation_max_margin(model(val[0]), val[1], margin, val_lab)
-            else:
-                v = _mean_loss(model, val[0], val[1], loss_fn, 4096)
-            history.val_loss.append(v)  # type: ignore[union-attr]
-            line += f" val_{loss}={history.val_loss[-1]:.6g}"  # type: ignore[index]
-        bar.set_postfix_str(f"loss={history.loss[-1]:.4g}")
+    lab = _label_column(labels, n, "labels") if max_margin else None
+    val_rows = None
+    if validation is not None:
+        X_val, Y_val = _matrix(validation[0], "X_val"), _matrix(validation[1], "Y_val")
+        if X_val.shape[0] != Y_val.shape[0] or X_val.shape[1] != X.shape[1] or Y_val.shape[1] != Y.shape[1]:
+            raise ValueError(f"validation shapes {X_val.shape}, {Y_val.shape} do not fit {X.shape}, {Y.shape}")
+        val_lab = _label_column(val_labels, X_val.shape[0], "val_labels") if max_margin else None
+        lab = _one_label_column(lab, val_lab, n, X_val.shape[0])
+        val_rows = np.arange(n, n + X_val.shape[0])
+        X, Y = np.concatenate([X, X_val]), np.concatenate([Y, Y_val])
+    run = RunSpec(np.arange(n), seed=seed, lr=lr, dropout=dropout, margin=margin, val=val_rows)
+
+    def epoch_done(epoch: int, fit: BatchedFit) -> None:
+        if epoch == 0:
+            return
         if log is not None:
+            line = f"epoch {epoch}/{epochs} {kind} train_{loss}={fit.loss[0, epoch - 1]:.6g}"
+            if val_rows is not None:
+                line += f" val_{loss}={fit.val_loss[0, epoch - 1]:.6g}"
             log(line)
         if on_epoch is not None:
-            was_training = model.training
-            on_epoch(epoch + 1, model)
-            model.train(was_training)
-    model.eval()
-    return model, history
+            on_epoch(epoch, fit.model(0).train())
+
+    fit = fit_batched(X, Y, [run], kind, hidden if kind != "lin" else None, epochs, batch_size, loss, lab, device,
+                      progress, pad_to_batch_size=False,
+                      on_epoch=epoch_done if log is not None or on_epoch is not None else None)
+    history = fit.histories()[0]
+    history.config = {k: v for k, v in history.config.items() if k != "val_loss"}
+    return fit.model(0), history
 
 
 def predict(model: nn.Module, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
