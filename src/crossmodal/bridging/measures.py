@@ -32,6 +32,7 @@ import numpy as np
 import scipy.stats
 
 from crossmodal.experiments.learned_mappings import with_self
+from crossmodal.mappings.splits import r2_per_dimension
 from crossmodal.metrics.nno import nno_per_item, overlap_counts
 
 CI_NAMES: tuple[str, ...] = ("mnno_x_f", "mnno_y_f", "mnno_x_y", "mnno_y_f_minus_x_f")
@@ -155,8 +156,7 @@ def regression(F: np.ndarray, Y: np.ndarray, chunk_elems: int = 1 << 22) -> tupl
         ss_res += sq.sum(axis=0)
         ss_tot += ((y - mean) ** 2).sum(axis=0)
         row_res.extend(sq.sum(axis=1).tolist())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+    r2 = r2_per_dimension(ss_res, ss_tot)
     return math.fsum(row_res) / (n * d), math.fsum(r2.tolist()) / d
 
 

@@ -29,6 +29,13 @@ def kfold_indices(n: int, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, n
     return out
 
 
+def r2_per_dimension(ss_res: np.ndarray, ss_tot: np.ndarray) -> np.ndarray:
+    """R² of each output dimension from its residual and total sums of squares; a constant
+    target dimension scores 1.0 when predicted exactly and 0.0 otherwise (sklearn's force_finite)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+
+
 def regression_scores(pred: np.ndarray, Y: np.ndarray) -> dict[str, float]:
     """How well ``pred`` approximates ``Y`` (both (N, d)), computed in float64.
 
@@ -48,8 +55,7 @@ def regression_scores(pred: np.ndarray, Y: np.ndarray) -> dict[str, float]:
     sq = (P - T) ** 2
     ss_res = sq.sum(axis=0)
     ss_tot = ((T - T.mean(axis=0)) ** 2).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2_dims = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+    r2_dims = r2_per_dimension(ss_res, ss_tot)
     # Exact sums (math.fsum): numpy's SIMD reductions may round differently from run to run
     # (memory alignment), which would break byte-identical tables.
     return {
