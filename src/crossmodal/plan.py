@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -773,6 +774,7 @@ def check_config_consistency(config: Mapping) -> None:
 SCHEMA = "workflow/schemas/config.schema.yaml"
 
 
+@cache  # read once per run: build_plan and every image-feature job's input function ask
 def image_set_defaults(root: Path) -> dict[str, Any]:
     """An image set's defaults (features.images.<name>): validation fills defaults of named keys
     only, so those of a free-named entry come from its schema."""
