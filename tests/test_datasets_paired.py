@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crossmodal.datasets.paired import PairedSet, load_paired, save_paired
+from crossmodal.datasets.paired import DatasetHeader, PairedSet, load_paired, save_paired
 
 
 def _make(n: int = 5, with_labels: bool = True, **kw) -> PairedSet:
@@ -88,3 +88,29 @@ def test_subset_keeps_rows_in_given_order() -> None:
     sub = ps.subset([3, 1])
     assert sub.keys == ["w3", "w1"] and sub.labels == [ps.labels[3], ps.labels[1]]
     np.testing.assert_array_equal(sub.image, ps.image[[3, 1]])
+
+
+HEADER = DatasetHeader(protocol="split", n_train=3, family="iaprtc", dataset_label="Toy", split_label="3/2 split",
+                       image_label="img, 4-d", text_label="txt, 3-d")
+
+
+def test_typed_header_round_trips_and_is_required_where_read(tmp_path) -> None:
+    ps = _make(header=HEADER)
+    save_paired(ps, tmp_path / "h.npz")
+    assert load_paired(tmp_path / "h.npz").experiment1 == HEADER
+    with pytest.raises(ValueError, match="toy: no dataset header"):
+        _ = _make().experiment1
+    assert ps.subset([0, 1]).header is None  # a subset no longer follows the set's protocol
+
+
+@pytest.mark.parametrize(("protocol", "n_train", "message"), [
+    ("holdout", 3, "protocol must be one of"),
+    ("split", 5, "a split needs 0 < n_train < 5"),
+    ("split", 0, "a split needs 0 < n_train < 5"),
+    ("cv", 2, "a cv set has n_train 0"),
+])
+def test_header_that_the_rows_cannot_follow_is_refused(protocol, n_train, message) -> None:
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match=message):
+        _make(header=replace(HEADER, protocol=protocol, n_train=n_train))

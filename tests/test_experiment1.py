@@ -13,9 +13,12 @@ from crossmodal.datasets.experiment1 import authors_set, wikipedia_set, with_pro
 from crossmodal.datasets.paired import PairedSet
 from crossmodal.experiments.learned_mappings import (
     evaluations,
+    keys_digest,
+    load_splits,
     neighbour_lists,
     nno,
     pool_per_item,
+    save_splits,
     summarise_scores,
     held_out_sets,
     with_self,
@@ -55,6 +58,18 @@ def test_protocols_give_folds_or_runs() -> None:
     assert len(split) == 3 and {e.test_set for e in split} == {0} and len(held_out_sets(split)) == 1
     assert all(np.array_equal(e.test, np.arange(20, 30)) and len(e.train) == 20 for e in split)
     assert [e.seed for e in split] == [0, 1, 2]
+
+
+def test_splits_file_gives_back_the_evaluations_only_for_the_same_rows(tmp_path: Path) -> None:
+    for ps in (_set(31), _set(30, "split", 20)):
+        evals = evaluations(ps, n_folds=5, n_runs=3, seed=7)
+        save_splits(evals, keys_digest(ps.keys), str(tmp_path / "s.npz"))
+        back = load_splits(str(tmp_path / "s.npz"), ps)
+        assert [(e.index, e.test_set, e.seed) for e in back] == [(e.index, e.test_set, e.seed) for e in evals]
+        assert all(np.array_equal(a.train, b.train) and np.array_equal(a.test, b.test) for a, b in zip(back, evals))
+    other = _set(30, "split", 20).subset(np.arange(30)[::-1])
+    with pytest.raises(ValueError, match="made from other rows"):
+        load_splits(str(tmp_path / "s.npz"), other)
 
 
 def test_pooling_concatenates_folds_and_averages_runs() -> None:
@@ -105,11 +120,13 @@ def test_authors_release_split_and_cv(tmp_path: Path) -> None:
             files[f"{mod}_{split.lower()}"] = tmp_path / f"{split}_{mod}_x.csv"
             _write_csv(files[f"{mod}_{split.lower()}"], labs, rng.standard_normal((len(labs), d)))
     ps = authors_set("iaprtc", files, "vgg128", "biGRU", name="iaprtc12")
-    assert (ps.meta["protocol"], ps.meta["n_train"], len(ps)) == ("split", 4, 7)
-    assert ps.keys[:1] == ["TR:0"] and ps.keys[4] == "TS:0" and ps.meta["split_label"] == "official 4/3 split"
-    assert ps.meta["image_label"] == "VGG-128 (authors), 4-d"
+    h = ps.experiment1
+    assert (h.protocol, h.n_train, len(ps)) == ("split", 4, 7)
+    assert ps.keys[:1] == ["TR:0"] and ps.keys[4] == "TS:0" and h.split_label == "official 4/3 split"
+    assert h.image_label == "VGG-128 (authors), 4-d"
     cv = authors_set("iaprtc", {"vis": files["vis_ts"], "lang": files["lang_ts"]}, "vgg128", "biGRU", name="i")
-    assert (cv.meta["protocol"], cv.meta["split_label"], cv.meta["dataset_label"]) == ("cv", "test split", "IAPR TC-12")
+    assert (cv.experiment1.protocol, cv.experiment1.split_label, cv.experiment1.dataset_label) == (
+        "cv", "test split", "IAPR TC-12")
 
 
 @pytest.mark.shared_data
@@ -118,8 +135,8 @@ def test_wikipedia_official_split_and_text_feature_hook(shared_data: Path, tmp_p
     args = (w / "raw_features.mat", w / "trainset_txt_img_cat.list", w / "testset_txt_img_cat.list",
             w / "categories.list")
     ps = wikipedia_set(*args, "tfidf1000", name="wikipedia")
-    assert (len(ps), ps.meta["n_train"], ps.image_dim, ps.text_dim) == (2866, 2173, 128, 1000)
-    assert ps.meta["split_label"] == "official 2,173/693 split" and ps.meta["protocol"] == "split"
+    assert (len(ps), ps.experiment1.n_train, ps.image_dim, ps.text_dim) == (2866, 2173, 128, 1000)
+    assert ps.experiment1.split_label == "official 2,173/693 split" and ps.experiment1.protocol == "split"
     rng = np.random.default_rng(0)
     tr, te = rng.standard_normal((2173, 6)), rng.standard_normal((693, 6))
     np.savez(tmp_path / "enc.npz", train=tr, test=te)

@@ -12,7 +12,7 @@ import pytest
 import torch
 from test_batched_training import plain_rmsprop_fit
 
-from crossmodal.datasets.paired import PairedSet
+from crossmodal.datasets.paired import DatasetHeader, PairedSet
 from crossmodal.experiments.learned_mappings import evaluations
 from crossmodal.figures.curves import (
     CURVE_COLUMNS,
@@ -256,17 +256,17 @@ def _paired_set(n: int = 60) -> PairedSet:
     rng = np.random.default_rng(1)
     image = rng.normal(size=(n, 12))
     text = np.tanh(image[:, :6]) + 0.2 * rng.normal(size=(n, 6))
-    meta = {"family": "iaprtc", "protocol": "cv", "dataset_label": "Toy set", "image_label": "toy image, 12-d",
-            "text_label": "toy text, 6-d"}
+    header = DatasetHeader(protocol="cv", n_train=0, family="iaprtc", dataset_label="Toy set", split_label="all rows",
+                           image_label="toy image, 12-d", text_label="toy text, 6-d")
     return PairedSet(image, text, [f"item{i}" for i in range(n)], None, "toy", "synthetic pairs", "toyimg", "toytxt",
-                     meta)
+                     header=header)
 
 
 def test_dataset_curves_use_the_first_fold_and_label_the_rows():
     ps = _paired_set()
     overrides = {"epochs": 2, "hidden": {"iaprtc": {"vgg128": 8}}}
-    out = dataset_curves(ps, "toy", ["i2t", "t2i"], n_folds=5, n_runs=1, seed=0, overrides=overrides, k=4)
     ev = evaluations(ps, 5, 1, 0)[0]
+    out = dataset_curves(ps, "toy", ["i2t", "t2i"], ev, overrides=overrides, k=4)
     assert list(out.columns[:8]) == ["dataset", "image", "text", "direction", *CURVE_COLUMNS]
     assert len(out) == 2 * 3 * 2 * len(MEASURES)
     assert set(out["direction"]) == {"i2t", "t2i"} and set(out["dataset_label"]) == {"Toy set"}
@@ -283,7 +283,7 @@ def test_dataset_curves_use_the_first_fold_and_label_the_rows():
 
 def test_figure2_png_is_byte_identical(tmp_path):
     ps = _paired_set(40)
-    out = dataset_curves(ps, "toy", ["i2t"], n_folds=4, n_runs=1, seed=0,
+    out = dataset_curves(ps, "toy", ["i2t"], evaluations(ps, 4, 1, 0)[0],
                          overrides={"epochs": 1, "hidden": {"iaprtc": {"vgg128": 8}}}, k=4)
     plot_figure2(out, tmp_path / "a.png")
     plot_figure2(out, tmp_path / "b.png")

@@ -125,6 +125,7 @@ def _expected_jobs(plan: P.Plan, cfg: dict) -> Counter:
         rule = {"imagenet1k_concepts": "experiment1_concepts", "wikipedia": "experiment1_wikipedia"}.get(
             dataset, "experiment1_authors_csv")
         counts[rule] += len(exp1.pairs[dataset])
+        counts["experiment1_splits"] += 1
         counts["experiment1_neighbours"] += len({("image", i) for i, _ in exp1.pairs[dataset]}
                                                 | {("text", t) for _, t in exp1.pairs[dataset]})
     counts["experiment1_train"] = counts["experiment1_scores"] = len(exp1.jobs)

@@ -393,16 +393,30 @@ def settings(config: Mapping) -> list[tuple[str, str]]:
     return pairs
 
 
-def neighbour_source(config: Mapping, dataset: str, modality: str, feature: str) -> str:
-    """The dataset file whose rows give a feature's neighbours: the first configured pair holding it.
+def source_pairs(config: Mapping, dataset: str) -> list[tuple[str, str]]:
+    """A dataset's pairs with those whose text comes from an encoder (the biGRU) last, so that
+    retraining it touches neither the splits nor the neighbours of the dataset's own features.
+    Every pair of a dataset has the same rows (checked by their keys' digest where read)."""
+    return sorted(dataset_pairs(config, dataset), key=lambda pair: bool(text_encoder_sources(config, dataset, pair[1])))
 
-    Pairs whose text comes from an encoder (the biGRU) come last, so retraining it does not touch
-    the neighbours of the dataset's own image features."""
-    pairs = sorted(dataset_pairs(config, dataset), key=lambda pair: bool(text_encoder_sources(config, dataset, pair[1])))
-    for image, text in pairs:
+
+def neighbour_source(config: Mapping, dataset: str, modality: str, feature: str) -> str:
+    """The dataset file whose rows give a feature's neighbours: the first source pair holding it."""
+    for image, text in source_pairs(config, dataset):
         if (modality, feature) in (("image", image), ("text", text)):
             return f"results/experiment1/{dataset}/{image}/{text}/dataset.npz"
     raise PlanError(f"{dataset} has no {modality} feature {feature!r}")
+
+
+def splits_source(config: Mapping, dataset: str) -> str:
+    """The dataset file the folds/runs of ``dataset`` are drawn from: its first source pair."""
+    image, text = source_pairs(config, dataset)[0]
+    return f"results/experiment1/{dataset}/{image}/{text}/dataset.npz"
+
+
+def splits_file(dataset: str) -> str:
+    """The folds (cv) or runs (split) of one dataset, read by every step that trains or scores on it."""
+    return f"results/experiment1/{dataset}/splits.npz"
 
 
 def job_dir(job: Any) -> str:

@@ -45,6 +45,10 @@ def experiment1_dataset_params(wildcards):
     return P.dataset_params(config, WORLD, wildcards.dataset)
 
 
+def experiment1_splits_source(wildcards):
+    return P.splits_source(config, wildcards.dataset)
+
+
 def experiment1_neighbour_source(wildcards):
     return P.neighbour_source(config, wildcards.dataset, wildcards.modality, wildcards.feature)
 
@@ -60,7 +64,8 @@ def experiment1_hyperparameters():
 
 def experiment1_train_inputs(wildcards):
     """The dataset, plus the CV-chosen hyper-parameters when the search is on."""
-    files = {"data": PLAN.experiment1.dataset_file(wildcards.dataset, wildcards.image, wildcards.text)}
+    files = {"data": PLAN.experiment1.dataset_file(wildcards.dataset, wildcards.image, wildcards.text),
+             "splits": P.splits_file(wildcards.dataset)}
     if PLAN.experiment1.search:
         files["chosen"] = P.chosen_file(wildcards)
     return files

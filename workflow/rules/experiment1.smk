@@ -1,5 +1,6 @@
 # Experiment 1 (paper section 4.1/5.1): trained mappings f: X -> Y and the neighbourhoods of f(X).
-#   dataset (one per image x text feature pair) -> neighbours of X and Y (cached, per feature)
+#   dataset (one per image x text feature pair) -> its folds/runs (one splits file per dataset)
+#   -> neighbours of X and Y (cached, per feature)
 #   -> hyper-parameter search (one job per dataset x pair x direction x mapping x loss; k-fold CV on training rows)
 #   -> training (one job per setting, its folds/runs trained together as one batched program)
 #   -> scores (neighbours of f(X), mNNO, MSE, R2, rank-sum p) -> tables.smk (tables 1, 3-11)
@@ -77,19 +78,37 @@ rule experiment1_paired:
         "../scripts/experiment1_paired.py"
 
 
+rule experiment1_splits:
+    """The folds (cv) or runs (split) of one dataset, drawn once from its rows and seed."""
+    input:
+        experiment1_splits_source,
+    output:
+        P.splits_file("{dataset}"),
+    wildcard_constraints:
+        dataset=PLAN.experiment1.wildcards["dataset"],
+    params:
+        n_folds=EXP1["n_folds"],
+        n_runs=EXP1["n_runs"],
+        seed=EXP1["seed"],
+    log:
+        "logs/experiment1/{dataset}/splits.log",
+    conda:
+        "../../envs/experiment1.yaml"
+    script:
+        "../scripts/experiment1_splits.py"
+
+
 rule experiment1_neighbours:
     """Exclude-self K_max nearest neighbours of one feature set on every test set, both metrics."""
     input:
-        experiment1_neighbour_source,
+        data=experiment1_neighbour_source,
+        splits=P.splits_file("{dataset}"),
     output:
         "results/neighbours/{dataset}/{modality}/{feature}.npz",
     wildcard_constraints:
         **PLAN.experiment1.wildcards,
     params:
         k_max=max(config["neighbours"]["k"]),
-        n_folds=EXP1["n_folds"],
-        n_runs=EXP1["n_runs"],
-        seed=EXP1["seed"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     log:
         "logs/neighbours/{dataset}/{modality}/{feature}.log",
@@ -104,7 +123,8 @@ rule experiment1_neighbours:
 rule experiment1_cv:
     """Hyper-parameters of one setting by k-fold CV on the training rows (Supplement A)."""
     input:
-        "results/experiment1/{dataset}/{image}/{text}/dataset.npz",
+        data="results/experiment1/{dataset}/{image}/{text}/dataset.npz",
+        splits=P.splits_file("{dataset}"),
     output:
         chosen="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/cv/chosen.json",
         settings="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/cv/settings.csv",
@@ -117,8 +137,6 @@ rule experiment1_cv:
         cv_folds=EXP1["hyperparameter_search"]["n_folds"],
         max_epochs=EXP1["epochs"],
         overrides=experiment1_hyperparameters(),
-        n_folds=EXP1["n_folds"],
-        n_runs=EXP1["n_runs"],
         seed=EXP1["seed"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     log:
@@ -143,9 +161,6 @@ rule experiment1_train:
     params:
         overrides=experiment1_hyperparameters(),
         margin=EXP1["margin"],
-        n_folds=EXP1["n_folds"],
-        n_runs=EXP1["n_runs"],
-        seed=EXP1["seed"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     log:
         "logs/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/train.log",

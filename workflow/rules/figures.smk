@@ -37,7 +37,8 @@ rule figure1:
 rule figure2_curves:
     """Learning curves of one nn run (first fold/run, both configured directions) on one set."""
     input:
-        "results/experiment1/{dataset}/{image}/{text}/dataset.npz",
+        data="results/experiment1/{dataset}/{image}/{text}/dataset.npz",
+        splits=P.splits_file("{dataset}"),
     output:
         "results/figures/figure2/{dataset}/{image}/{text}.csv",
     wildcard_constraints:
@@ -48,9 +49,6 @@ rule figure2_curves:
         **FIGURE2,
         directions=EXP1["directions"],
         overrides=experiment1_hyperparameters(),
-        n_folds=EXP1["n_folds"],
-        n_runs=EXP1["n_runs"],
-        seed=EXP1["seed"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     log:
         "logs/figures/figure2/{dataset}/{image}/{text}.log",

@@ -10,5 +10,5 @@ w = snakemake.wildcards
 with log_to(snakemake.log[0]):
     files = {role: snakemake.input[role] for role in snakemake.input.keys()}
     ps = authors_set(snakemake.params.release, files, w.image, w.text, name=w.dataset)
-    print(f"{ps.description}\nprotocol={ps.meta['protocol']} n_train={ps.meta['n_train']}", file=sys.stderr)
+    print(f"{ps.description}\nprotocol={ps.experiment1.protocol} n_train={ps.experiment1.n_train}", file=sys.stderr)
     ps.save(snakemake.output[0])  # atomic (crossmodal.io.atomic_path inside save_paired)

@@ -14,10 +14,10 @@ from crossmodal.mappings import resolve_hyperparams
 p, w, o = snakemake.params, snakemake.wildcards, snakemake.output
 with log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
-    ps = load_paired(snakemake.input[0])
-    authors = resolve_hyperparams(ps.meta["family"], w.direction, w.mapping, ps.image_feature, ps.image_dim, p.overrides)
+    ps = load_paired(snakemake.input.data)
+    authors = resolve_hyperparams(ps.experiment1.family, w.direction, w.mapping, ps.image_feature, ps.image_dim, p.overrides)
     grid = lm.resolve_grid(p.grid, authors.hidden)
-    evals = lm.evaluations(ps, p.n_folds, p.n_runs, p.seed)
+    evals = lm.load_splits(snakemake.input.splits, ps)
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     res = lm.select_hyperparameters(ps, w.direction, w.mapping, w.loss, grid, evals, p.cv_folds, p.max_epochs,
                                     authors.batch_size, p.seed, p.criterion.get(w.loss), log=log)

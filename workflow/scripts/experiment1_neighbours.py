@@ -7,14 +7,14 @@ import numpy as np
 import torch
 
 from crossmodal.datasets.paired import load_paired
-from crossmodal.experiments.learned_mappings import evaluations, keys_digest, neighbour_lists, held_out_sets
+from crossmodal.experiments.learned_mappings import held_out_sets, keys_digest, load_splits, neighbour_lists
 from crossmodal.io import atomic_path, log_to
 
 p, w = snakemake.params, snakemake.wildcards
 with log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
-    ps = load_paired(snakemake.input[0])
-    sets = held_out_sets(evaluations(ps, p.n_folds, p.n_runs, p.seed))
+    ps = load_paired(snakemake.input.data)
+    sets = held_out_sets(load_splits(snakemake.input.splits, ps))
     features = ps.image if w.modality == "image" else ps.text
     lists = neighbour_lists(features, sets, p.k_max, where=f"{w.dataset} {w.modality} {w.feature}: ")
     print(f"{len(sets)} test set(s) of {[len(s) for s in sets.values()]} items, K_max={p.k_max}", file=sys.stderr)

@@ -10,5 +10,5 @@ w, spec = snakemake.wildcards, snakemake.params.spec
 with log_to(snakemake.log[0]):
     root = Path(snakemake.scriptdir).resolve().parents[1]  # relative paths are relative to the project root
     ps = paired_set(root / spec["x"], root / spec["y"], spec, name=w.dataset)
-    print(f"{ps.description}\nprotocol={ps.meta['protocol']} n_train={ps.meta['n_train']}", file=sys.stderr)
+    print(f"{ps.description}\nprotocol={ps.experiment1.protocol} n_train={ps.experiment1.n_train}", file=sys.stderr)
     ps.save(snakemake.output[0])  # atomic (crossmodal.io.atomic_path inside save_paired)

@@ -16,7 +16,7 @@ with log_to(snakemake.log[0]):
     ps = load_paired(i.data)
     header, runs = lm.load_predictions(i.predictions)
     nn_x, nn_y = (dict(np.load(f, allow_pickle=False)) for f in (i.nn_x, i.nn_y))
-    lm.check_same_rows(ps, header["keys_digest"], str(nn_x["keys_digest"]), str(nn_y["keys_digest"]))
+    lm.check_same_rows(ps, header.keys_digest, str(nn_x["keys_digest"]), str(nn_y["keys_digest"]))
     per_run, items = lm.score_evaluations(lm.sides(ps, w.direction)[1], runs, nn_x, nn_y, snakemake.params.ks)
     summary = lm.summarise_scores(per_run, items)
     labels = lm.label_columns(ps, w.dataset, w.direction, w.mapping, header)

@@ -19,16 +19,15 @@ with log_to(snakemake.log[0]):
     if "chosen" in i.keys():
         settings = lm.TrainSettings.from_cv(json.loads(Path(i.chosen).read_text()))
     else:
-        hp = resolve_hyperparams(ps.meta["family"], w.direction, w.mapping, ps.image_feature, ps.image_dim, p.overrides)
+        hp = resolve_hyperparams(ps.experiment1.family, w.direction, w.mapping, ps.image_feature, ps.image_dim, p.overrides)
         settings = lm.TrainSettings.from_authors(hp, w.mapping, w.loss, p.margin)
-    evals = lm.evaluations(ps, p.n_folds, p.n_runs, p.seed)
+    evals = lm.load_splits(i.splits, ps)
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     pred = lm.train_evaluations(X, Y, evals, w.mapping, settings, lm.max_margin_labels(ps), log=log)
     checks = lm.loss_checks(pred)
     print(checks.to_string(), file=sys.stderr)
-    header = {"n_evaluations": len(evals), "protocol": ps.meta["protocol"], "settings": settings.__dict__,
-              "direction": w.direction, "mapping": w.mapping, "keys_digest": lm.keys_digest(ps.keys),
-              "n_unsteady": int((~checks["steady"]).sum())}
+    header = lm.PredictionsHeader(len(evals), ps.experiment1.protocol, settings, w.direction, w.mapping,
+                                  lm.keys_digest(ps.keys), int((~checks["steady"]).sum()))
     with atomic_path(snakemake.output.predictions) as tmp:
         lm.save_predictions(pred, str(tmp), header)
     with atomic_path(snakemake.output.checks) as tmp:

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from crossmodal.datasets.paired import load_paired
+from crossmodal.experiments.learned_mappings import load_splits
 from crossmodal.figures.curves import dataset_curves, plot_figure2
 from crossmodal.io import atomic_path, log_to
 
@@ -19,8 +20,9 @@ log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
 with log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     if snakemake.rule == "figure2_curves":
-        ps = load_paired(snakemake.input[0])
-        curves = dataset_curves(ps, w.dataset, p.directions, n_folds=p.n_folds, n_runs=p.n_runs, seed=p.seed,
+        ps = load_paired(snakemake.input.data)
+        first = load_splits(snakemake.input.splits, ps)[0]
+        curves = dataset_curves(ps, w.dataset, p.directions, first,
                                 overrides=p.overrides, kind=p.mapping, k=p.k, metric=p.metric,
                                 include_self=p.include_self, log=log)
         with atomic_path(o[0]) as tmp:

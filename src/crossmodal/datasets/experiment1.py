@@ -1,23 +1,15 @@
 """Experiment 1 datasets: one PairedSet per (dataset, image feature, text feature), labelled.
 
-Every set carries its evaluation protocol and honest labels in ``meta`` so that the later
-steps (neighbours, training, tables) need nothing else:
-
-* ``protocol``: ``"split"`` (rows ``0..n_train-1`` are the training split, the rest the test
-  split; evaluated by several runs with different initialisations) or ``"cv"`` (all rows are
-  evaluated by k-fold cross-validation);
-* ``n_train``: size of the training split (``split`` only, else 0);
-* ``family``: the hyperparameter family of ``crossmodal.mappings.hyperparams`` (imagenet,
-  iaprtc, wiki);
-* ``dataset_label`` / ``split_label``: what the rows are, e.g. "IAPR TC-12" / "test split";
-  the table adds the repetition ("5-fold CV", "5 runs");
-* ``image_label`` / ``text_label``: what the features are, e.g. "VGG-128 (authors)".
+Every set carries its evaluation protocol and honest labels in its typed ``header``
+(:class:`crossmodal.datasets.paired.DatasetHeader`) so that the later steps (splits, neighbours,
+training, tables) need nothing else; ``meta`` keeps the free-form provenance for readers.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +17,7 @@ import numpy as np
 
 from crossmodal.datasets.authors_csv import FIRST_COLUMN, pair_authors_csv
 from crossmodal.datasets.embedding_files import MIN_KEY_OVERLAP, load_embeddings, pair_embeddings
-from crossmodal.datasets.paired import PairedSet
+from crossmodal.datasets.paired import DatasetHeader, PairedSet
 from crossmodal.datasets.wikipedia import TEXT_VARIABLES, load_wikipedia_split
 
 if TYPE_CHECKING:  # the concept set needs torch and gensim; the other sets need neither
@@ -68,28 +60,27 @@ def with_protocol(
     n_train: int = 0,
     extra: Mapping[str, object] | None = None,
 ) -> PairedSet:
-    """``ps`` with the Experiment 1 fields (see the module docstring) added to its meta."""
-    if protocol not in ("cv", "split"):
-        raise ValueError(f"protocol must be 'cv' or 'split', got {protocol!r}")
-    if protocol == "split" and not 0 < n_train < len(ps):
-        raise ValueError(f"a split needs 0 < n_train < {len(ps)}, got {n_train}")
-    meta = {
-        **ps.meta,
-        **(extra or {}),
-        "protocol": protocol,
-        "n_train": int(n_train) if protocol == "split" else 0,
-        "family": family,
-        "dataset_label": dataset_label,
-        "split_label": split_label,
-        "image_label": feature_label(ps.image_feature, ps.image_dim),
-        "text_label": feature_label(ps.text_feature, ps.text_dim),
-    }
-    return PairedSet(ps.image, ps.text, ps.keys, ps.labels, name, ps.description, ps.image_feature,
-                     ps.text_feature, meta)
+    """``ps`` named ``name``, with its typed Experiment 1 header (``extra`` joins its provenance)."""
+    header = DatasetHeader(
+        protocol=protocol,
+        n_train=int(n_train) if protocol == "split" else 0,
+        family=family,
+        dataset_label=dataset_label,
+        split_label=split_label,
+        image_label=feature_label(ps.image_feature, ps.image_dim),
+        text_label=feature_label(ps.text_feature, ps.text_dim),
+    )
+    return replace(ps, name=name, meta={**ps.meta, **(extra or {})}, header=header)
+
+
+def relabelled(ps: PairedSet, side: str, label: str) -> PairedSet:
+    """``ps`` with the display label of its ``side`` ("image" or "text") features replaced."""
+    dim = ps.image_dim if side == "image" else ps.text_dim
+    return replace(ps, header=replace(ps.experiment1, **{f"{side}_label": f"{label}, {dim}-d"}))
 
 
 def concat_splits(train: PairedSet, test: PairedSet, name: str) -> PairedSet:
-    """Train rows first, then test rows, as one PairedSet (the split point goes in meta)."""
+    """Train rows first, then test rows, as one PairedSet (with_protocol then records the split point)."""
     if (train.image_feature, train.text_feature) != (test.image_feature, test.text_feature):
         raise ValueError("train and test splits use different features")
     if train.image_dim != test.image_dim or train.text_dim != test.text_dim:
@@ -177,7 +168,8 @@ def wikipedia_set(
     other name whose matrices come from ``text_file`` (see :func:`read_text_feature_file`).
     """
     own = text_feature in TEXT_VARIABLES
-    if not own and text_file is None:
+    replacement = None if own else text_file  # where the text side comes from, if not the .mat
+    if not own and replacement is None:
         raise ValueError(f"text feature {text_feature!r} is not one of the dataset's own "
                          f"({', '.join(TEXT_VARIABLES)}) and no features file was given")
     feature = text_feature if own else "lda10"  # the .mat always supplies the images
@@ -185,23 +177,22 @@ def wikipedia_set(
         split: load_wikipedia_split(mat, listing, categories, split, feature)  # type: ignore[arg-type]
         for split, listing in (("train", train_list), ("test", test_list))
     }
-    if not own:
-        where = Path(text_file).name  # type: ignore[arg-type]
+    if replacement is not None:
+        where = Path(replacement).name
         splits = {
             split: PairedSet(ps.image, text, ps.keys, ps.labels, ps.name,
                              f"{ps.description} (text replaced by {text_feature} from {where})",
                              ps.image_feature, text_feature, ps.meta)
-            for (split, ps), text in zip(splits.items(), read_text_feature_file(text_file))  # type: ignore[arg-type]
+            for (split, ps), text in zip(splits.items(), read_text_feature_file(replacement))
         }
     ps = concat_splits(splits["train"], splits["test"], name)
     n_train = len(splits["train"])
     ps = with_protocol(ps, name=name, family="wiki", dataset_label="Wikipedia",
                        split_label=f"official {n_train:,}/{len(ps) - n_train:,} split", protocol="split",
                        n_train=n_train, extra={"source": "wikipedia"})
-    label = None if own else read_text_feature_label(text_file)  # type: ignore[arg-type]
-    if label:  # the encoder's own honest name, e.g. "biGRU (ours, trained on ..., GloVe-6B-50d inputs)"
-        ps.meta["text_label"] = f"{label}, {ps.text_dim}-d"
-    return ps
+    label = None if replacement is None else read_text_feature_label(replacement)
+    # The encoder's own honest name, e.g. "biGRU (ours, trained on ..., GloVe-6B-50d inputs)".
+    return relabelled(ps, "text", label) if label else ps
 
 
 def concept_set(
@@ -248,7 +239,6 @@ def paired_set(
     split = f"first {n_train:,} rows train, {len(ps) - n_train:,} test" if fixed else f"{len(ps):,} pairs"
     out = with_protocol(ps, name=name, family=str(spec["family"]), dataset_label=str(spec["label"] or name),
                         split_label=split, protocol="split" if fixed else "cv", n_train=n_train)
-    for side, feature, dim in (("image", x_feature, out.image_dim), ("text", y_feature, out.text_dim)):
-        label = spec[f"{'x' if side == 'image' else 'y'}_label"]
-        out.meta[f"{side}_label"] = f"{label or feature}, {dim}-d"
+    for side, axis, feature in (("image", "x", x_feature), ("text", "y", y_feature)):
+        out = relabelled(out, side, str(spec[f"{axis}_label"] or feature))
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,8 @@ import numpy as np
 from crossmodal.io import atomic_path
 
 # Bumped whenever the .npz layout changes, so an old file fails loudly instead of misloading.
-NPZ_FORMAT_VERSION = 1
+NPZ_FORMAT_VERSION = 2
+PROTOCOLS: tuple[str, ...] = ("cv", "split")
 
 Labels = list[tuple[int, ...]]
 
@@ -37,6 +38,35 @@ def _as_matrix(values: object, what: str) -> np.ndarray:
 def _first_nonfinite_row(arr: np.ndarray) -> int | None:
     bad = ~np.isfinite(arr).all(axis=1)
     return int(np.argmax(bad)) if bad.any() else None
+
+
+@dataclass(frozen=True)
+class DatasetHeader:
+    """What every Experiment 1 step reads about a set: how it is evaluated and what it is called.
+
+    protocol: ``"split"`` (rows ``0..n_train-1`` train, the rest test; several runs) or ``"cv"``
+    (all rows by k-fold cross-validation); n_train: size of the training split (0 under cv);
+    family: the hyper-parameter family of ``crossmodal.mappings.hyperparams``; dataset_label /
+    split_label: what the rows are ("IAPR TC-12" / "test split"); image_label / text_label: what
+    the features are ("VGG-128 (authors), 128-d").
+    """
+
+    protocol: str
+    n_train: int
+    family: str
+    dataset_label: str
+    split_label: str
+    image_label: str
+    text_label: str
+
+    def check(self, n: int) -> None:
+        """A clear error for a protocol this set's ``n`` rows cannot follow."""
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
+        if self.protocol == "split" and not 0 < self.n_train < n:
+            raise ValueError(f"a split needs 0 < n_train < {n}, got {self.n_train}")
+        if self.protocol == "cv" and self.n_train != 0:
+            raise ValueError(f"a cv set has n_train 0, got {self.n_train}")
 
 
 @dataclass(frozen=True)
@@ -59,8 +89,10 @@ class PairedSet:
     description: str
     image_feature: str
     text_feature: str
-    # Free-form provenance (source files, policies); must be JSON-serialisable to be saved.
+    # Free-form provenance (source files, policies) for people reading the file; what the
+    # Experiment 1 steps need is typed in ``header``. Must be JSON-serialisable to be saved.
     meta: dict[str, object] = field(default_factory=dict)
+    header: DatasetHeader | None = None
 
     def __post_init__(self) -> None:
         image = _as_matrix(self.image, "image")
@@ -85,6 +117,8 @@ class PairedSet:
             row = _first_nonfinite_row(arr)
             if row is not None:
                 raise ValueError(f"{what} row {row} (key {keys[row]!r}) has non-finite values")
+        if self.header is not None:
+            self.header.check(n)
         # Frozen dataclass: write the normalised values through object.__setattr__.
         object.__setattr__(self, "image", image)
         object.__setattr__(self, "text", text)
@@ -94,6 +128,13 @@ class PairedSet:
 
     def __len__(self) -> int:
         return self.image.shape[0]
+
+    @property
+    def experiment1(self) -> DatasetHeader:
+        """The typed header, or a clear error for a set built without one."""
+        if self.header is None:
+            raise ValueError(f"{self.name}: no dataset header (build it with crossmodal.datasets.experiment1)")
+        return self.header
 
     @property
     def image_dim(self) -> int:
@@ -116,7 +157,7 @@ class PairedSet:
             image_feature=self.image_feature,
             text_feature=self.text_feature,
             meta=self.meta,
-        )
+        )  # no header: a subset no longer follows the set's protocol
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write to one .npz file atomically (no pickles, so loading never runs code)."""
@@ -145,6 +186,7 @@ def save_paired(ps: PairedSet, path: str | os.PathLike[str]) -> None:
         "text_feature": ps.text_feature,
         "has_labels": ps.labels is not None,
         "meta": ps.meta,
+        "dataset_header": None if ps.header is None else asdict(ps.header),
     }
     arrays: dict[str, np.ndarray] = {
         "image": ps.image,
@@ -177,4 +219,5 @@ def load_paired(path: str | os.PathLike[str]) -> PairedSet:
             image_feature=header["image_feature"],
             text_feature=header["text_feature"],
             meta=header["meta"],
+            header=None if header["dataset_header"] is None else DatasetHeader(**header["dataset_header"]),
         )

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,18 +58,35 @@ class Evaluation:
 
 
 def evaluations(ps: PairedSet, n_folds: int, n_runs: int, seed: int) -> list[Evaluation]:
-    """The folds or runs of an Experiment 1 set, from its ``meta['protocol']``."""
-    protocol = ps.meta.get("protocol")
-    n = len(ps)
-    if protocol == "cv":
+    """The folds or runs of an Experiment 1 set, from its header's protocol."""
+    header, n = ps.experiment1, len(ps)
+    if header.protocol == "cv":
         return [Evaluation(i, i, tr, te, seed + i) for i, (tr, te) in enumerate(kfold_indices(n, n_folds, seed))]
-    if protocol == "split":
-        n_train = int(ps.meta["n_train"])  # type: ignore[call-overload]
-        if n_runs < 1:
-            raise ValueError(f"n_runs must be at least 1, got {n_runs}")
-        train, test = np.arange(n_train, dtype=np.int64), np.arange(n_train, n, dtype=np.int64)
-        return [Evaluation(r, 0, train, test, seed + r) for r in range(n_runs)]
-    raise ValueError(f"{ps.name}: meta['protocol'] must be 'cv' or 'split', got {protocol!r}")
+    if n_runs < 1:
+        raise ValueError(f"n_runs must be at least 1, got {n_runs}")
+    train, test = np.arange(header.n_train, dtype=np.int64), np.arange(header.n_train, n, dtype=np.int64)
+    return [Evaluation(r, 0, train, test, seed + r) for r in range(n_runs)]
+
+
+def save_splits(evals: Sequence[Evaluation], digest: str, path: str) -> None:
+    """The evaluations of one dataset as one .npz, written once and read by every step that needs them."""
+    arrays: dict[str, np.ndarray] = {
+        "keys_digest": np.array(digest),
+        "test_set": np.array([ev.test_set for ev in evals], dtype=np.int64),
+        "seed": np.array([ev.seed for ev in evals], dtype=np.int64),
+    }
+    for ev in evals:
+        arrays[f"train_{ev.index}"], arrays[f"test_{ev.index}"] = ev.train, ev.test
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def load_splits(path: str, ps: PairedSet) -> list[Evaluation]:
+    """The evaluations :func:`save_splits` wrote, after checking they were made for ``ps``'s rows."""
+    with np.load(path, allow_pickle=False) as npz:
+        check_same_rows(ps, str(npz["keys_digest"]))
+        return [Evaluation(i, int(t), npz[f"train_{i}"], npz[f"test_{i}"], int(seed))
+                for i, (t, seed) in enumerate(zip(npz["test_set"], npz["seed"]))]
 
 
 def repetition_label(protocol: str, n: int) -> str:
@@ -164,13 +182,34 @@ class TrainSettings:
         return cls(loss, hp.lr, None if kind == "lin" else hp.hidden, 0.0, margin, hp.epochs, hp.batch_size, "authors")
 
     @classmethod
-    def from_cv(cls, chosen: dict[str, object]) -> TrainSettings:
-        """The values chosen by ``cross_validate`` (its ``chosen`` dict)."""
+    def from_cv(cls, chosen: Mapping[str, Any]) -> TrainSettings:
+        """The values chosen by ``cross_validate`` (its ``chosen`` dict, read back from JSON)."""
         margin = chosen.get("margin")
         hidden = chosen.get("hidden")
-        return cls(str(chosen["loss"]), float(chosen["lr"]), None if hidden is None else int(hidden),  # type: ignore[call-overload, arg-type]
-                   float(chosen["dropout"]), 1.0 if margin is None else float(margin),  # type: ignore[arg-type]
-                   int(chosen["epochs"]), int(chosen["batch_size"]), "cv")  # type: ignore[call-overload]
+        return cls(str(chosen["loss"]), float(chosen["lr"]), None if hidden is None else int(hidden),
+                   float(chosen["dropout"]), 1.0 if margin is None else float(margin),
+                   int(chosen["epochs"]), int(chosen["batch_size"]), "cv")
+
+
+@dataclass(frozen=True)
+class PredictionsHeader:
+    """What a predictions file says about the job that wrote it."""
+
+    n_evaluations: int
+    protocol: str
+    settings: TrainSettings
+    direction: str
+    mapping: str
+    keys_digest: str
+    n_unsteady: int  # runs whose training loss did not decrease steadily (crossmodal.mappings.diagnostics)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> PredictionsHeader:
+        fields = json.loads(text)
+        return cls(**{**fields, "settings": TrainSettings(**fields["settings"])})
 
 
 @dataclass(frozen=True)
@@ -215,9 +254,9 @@ def train_evaluations(
     return Predictions(list(evals), preds, losses)
 
 
-def save_predictions(pred: Predictions, path: str, header: dict[str, object]) -> None:
+def save_predictions(pred: Predictions, path: str, header: PredictionsHeader) -> None:
     """One .npz: per evaluation its test rows, f(X) and epoch losses, plus a JSON header."""
-    arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(header, sort_keys=True))}
+    arrays: dict[str, np.ndarray] = {"header": np.array(header.to_json())}
     for ev, p, loss in zip(pred.evals, pred.preds, pred.losses):
         arrays[f"test_{ev.index}"] = ev.test
         arrays[f"test_set_{ev.index}"] = np.array(ev.test_set)
@@ -227,12 +266,11 @@ def save_predictions(pred: Predictions, path: str, header: dict[str, object]) ->
         np.savez(fh, **arrays)
 
 
-def load_predictions(path: str) -> tuple[dict[str, object], list[tuple[int, int, np.ndarray, np.ndarray]]]:
+def load_predictions(path: str) -> tuple[PredictionsHeader, list[tuple[int, int, np.ndarray, np.ndarray]]]:
     """(header, [(evaluation, test set, test rows, f(X))])."""
     with np.load(path, allow_pickle=False) as npz:
-        header = json.loads(str(npz["header"][()]))
-        n = int(header["n_evaluations"])
-        runs = [(i, int(npz[f"test_set_{i}"]), npz[f"test_{i}"], npz[f"pred_{i}"]) for i in range(n)]
+        header = PredictionsHeader.from_json(str(npz["header"][()]))
+        runs = [(i, int(npz[f"test_set_{i}"]), npz[f"test_{i}"], npz[f"pred_{i}"]) for i in range(header.n_evaluations)]
     return header, runs
 
 
@@ -318,46 +356,44 @@ def check_same_rows(ps: PairedSet, *digests: str) -> None:
             raise ValueError(f"{ps.name}: cached neighbours/predictions were made from other rows ({d} != {mine})")
 
 
-def label_columns(ps: PairedSet, dataset: str, direction: str, mapping: str, header: dict[str, object]) -> dict[str, object]:
+def label_columns(ps: PairedSet, dataset: str, direction: str, mapping: str, header: PredictionsHeader) -> dict[str, object]:
     """The identifying columns of a summary row; ``dataset_label`` says exactly what was used,
-    e.g. "IAPR TC-12 (test split, 5-fold CV)". ``header``: the predictions file's header, with
-    the job's ``settings`` (TrainSettings fields) and ``n_unsteady`` (runs whose training loss
-    did not decrease steadily, crossmodal.mappings.diagnostics)."""
-    protocol = str(ps.meta["protocol"])
-    n_eval = int(header["n_evaluations"])  # type: ignore[call-overload]
-    st = header["settings"]
+    e.g. "IAPR TC-12 (test split, 5-fold CV)"; the settings and ``n_unsteady`` come from the
+    predictions file's ``header``."""
+    h, st, n_eval = ps.experiment1, header.settings, header.n_evaluations
     return {
         "dataset": dataset,
-        "dataset_label": f"{ps.meta['dataset_label']} ({ps.meta['split_label']}, {repetition_label(protocol, n_eval)})",
+        "dataset_label": f"{h.dataset_label} ({h.split_label}, {repetition_label(h.protocol, n_eval)})",
         "direction": direction,
         "mapping": mapping,
-        "loss": st["loss"],  # type: ignore[index]
+        "loss": st.loss,
         "image_feature": ps.image_feature,
-        "image_label": ps.meta["image_label"],
+        "image_label": h.image_label,
         "text_feature": ps.text_feature,
-        "text_label": ps.meta["text_label"],
-        "protocol": protocol,
+        "text_label": h.text_label,
+        "protocol": h.protocol,
         "n_items": len(ps),
-        "n_train": int(ps.meta["n_train"]) if protocol == "split" else len(ps) - len(ps) // n_eval,  # type: ignore[call-overload]
-        "hp_source": st["source"],  # type: ignore[index]
-        "lr": st["lr"],  # type: ignore[index]
-        "hidden": "" if st["hidden"] is None else st["hidden"],  # type: ignore[index]
-        "dropout": st["dropout"],  # type: ignore[index]
-        "margin": st["margin"] if st["loss"] == "max-margin" else "",  # type: ignore[index]
-        "epochs": st["epochs"],  # type: ignore[index]
-        "batch_size": st["batch_size"],  # type: ignore[index]
-        "n_unsteady": header["n_unsteady"],
+        "n_train": h.n_train if h.protocol == "split" else len(ps) - len(ps) // n_eval,
+        "hp_source": st.source,
+        "lr": st.lr,
+        "hidden": "" if st.hidden is None else st.hidden,
+        "dropout": st.dropout,
+        "margin": st.margin if st.loss == "max-margin" else "",
+        "epochs": st.epochs,
+        "batch_size": st.batch_size,
+        "n_unsteady": header.n_unsteady,
     }
 
 
 # ------------------------------------------------------------------- hyper-parameter search
 
 
-def resolve_grid(grid: Mapping[str, object], authors_hidden: int) -> dict[str, tuple[float, ...]]:
-    """A config grid with ``hidden: auto`` replaced by the authors' width for this job."""
-    out = {k: tuple(v) for k, v in grid.items() if k != "hidden"}  # type: ignore[call-overload]
+def resolve_grid(grid: Mapping[str, Any], authors_hidden: int) -> dict[str, tuple[float, ...]]:
+    """A config grid (lists of values, validated by the schema) with ``hidden: auto`` replaced by
+    the authors' width for this job."""
+    out = {k: tuple(v) for k, v in grid.items() if k != "hidden"}
     hidden = grid["hidden"]
-    out["hidden"] = (authors_hidden,) if hidden == "auto" else tuple(int(h) for h in hidden)  # type: ignore[union-attr]
+    out["hidden"] = (authors_hidden,) if hidden == "auto" else tuple(int(h) for h in hidden)
     return out
 
 

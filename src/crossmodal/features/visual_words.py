@@ -45,10 +45,7 @@ def concept_visual_words(ps: PairedSet) -> VisualWords:
     """The image side of the ImageNet-1k concept set, keyed by the concepts' words."""
     if ps.meta.get("source") != "imagenet_concepts":
         raise ValueError(f"{ps.name}: not an ImageNet-1k concept set (meta source {ps.meta.get('source')!r})")
-    feature = ps.meta.get("image_label")  # set by crossmodal.datasets.experiment1.concept_set
-    if not feature:
-        raise ValueError(f"{ps.name}: no image_label in meta; build the set with crossmodal.datasets.experiment1.concept_set")
-    label = f"{feature} (ImageNet-1k concept set, {len(ps)} words)"
+    label = f"{ps.experiment1.image_label} (ImageNet-1k concept set, {len(ps)} words)"
     info = {
         "source": "imagenet1k_concepts",
         "description": ps.description,

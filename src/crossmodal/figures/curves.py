@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from crossmodal.datasets.paired import PairedSet
-from crossmodal.experiments.learned_mappings import evaluations, sides
+from crossmodal.experiments.learned_mappings import Evaluation, sides
 from crossmodal.mappings.batched import BatchedFit, RunSpec, fit_batched
 from crossmodal.mappings.hyperparams import resolve_hyperparams
 from crossmodal.mappings.train import predict
@@ -131,10 +131,8 @@ def dataset_curves(
     ps: PairedSet,
     dataset: str,
     directions: Sequence[str],
+    ev: Evaluation,
     *,
-    n_folds: int,
-    n_runs: int,
-    seed: int,
     overrides: dict[str, object] | None = None,
     kind: str = "nn",
     k: int = 10,
@@ -142,14 +140,14 @@ def dataset_curves(
     include_self: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """:func:`learning_curves` of one Experiment 1 set per direction, on its first fold/run,
-    with Experiment 1's hyper-parameters. Columns: dataset, image, text, direction, then
+    """:func:`learning_curves` of one Experiment 1 set per direction, on one fold/run ``ev`` (the
+    first), with Experiment 1's hyper-parameters. Columns: dataset, image, text, direction, then
     :data:`CURVE_COLUMNS`, then the labels and settings that produced the numbers."""
-    ev = evaluations(ps, n_folds, n_runs, seed)[0]
+    header = ps.experiment1
     frames = []
     for direction in directions:
         X, Y = sides(ps, direction)
-        hp = resolve_hyperparams(str(ps.meta["family"]), direction, kind, ps.image_feature, ps.image_dim, overrides)
+        hp = resolve_hyperparams(header.family, direction, kind, ps.image_feature, ps.image_dim, overrides)
         if log is not None:
             log(f"{dataset} {direction} {kind}: {hp}; {len(ev.train)} train, {len(ev.test)} test rows, seed {ev.seed}")
         start = time.perf_counter()
@@ -160,8 +158,8 @@ def dataset_curves(
             log(f"{dataset} {direction}: {time.perf_counter() - start:.1f} s")
         front = {"dataset": dataset, "image": ps.image_feature, "text": ps.text_feature, "direction": direction}
         back = {
-            "dataset_label": ps.meta["dataset_label"], "image_label": ps.meta["image_label"],
-            "text_label": ps.meta["text_label"], "mapping": kind, "k": k, "metric": metric,
+            "dataset_label": header.dataset_label, "image_label": header.image_label,
+            "text_label": header.text_label, "mapping": kind, "k": k, "metric": metric,
             "self": "include" if include_self else "exclude", "lr": hp.lr,
             "hidden": hp.hidden if kind != "lin" else "", "epochs": hp.epochs, "batch_size": hp.batch_size,
             "seed": ev.seed, "n_train": len(ev.train), "n_test": len(ev.test),
