@@ -172,3 +172,27 @@ def test_rule_files_share_names_only_through_common_smk():
                 used = {n for n in names if re.search(rf"\b{n}\b", text)}
                 assert not used, f"{other} uses {sorted(used)} defined in {owner}"
     assert len(texts["common.smk"].splitlines()) <= 150
+
+
+def test_every_rule_declares_threads_and_resources():
+    for path in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"(?m)^(?=rule )", path.read_text())[1:]:
+            name = block.split(":", 1)[0]
+            assert re.search(r"(?m)^    threads:", block), f"{path.name}: {name} has no threads"
+            kind = re.search(r'(?m)^    resources:\n        \*\*resources\("(\w+)"\)', block)
+            assert kind and kind.group(1) in P.RESOURCES, f"{path.name}: {name} has no known resources kind"
+
+
+def test_resources_grow_with_the_input_and_on_retry_and_ask_a_gpu_only_for_cuda():
+    training = P.resources("training", "cpu")
+    assert "gpu" not in training and P.resources("training", "cuda:1")["gpu"] == 1
+    assert "gpu" not in P.resources("light", "cuda")
+    mem, runtime = training["mem_mb"], training["runtime"]
+
+    class Inputs:
+        size_mb = 100.0
+
+    spec = P.RESOURCES["training"]
+    assert mem(None, Inputs(), 1) == spec.base_mb + 100 * spec.per_input_mb
+    assert mem(None, Inputs(), 2) == 2 * mem(None, Inputs(), 1)
+    assert (runtime(None, 1), runtime(None, 3)) == (spec.runtime, 4 * spec.runtime)

@@ -21,6 +21,11 @@ except P.PlanError as err:
 EXP1, EXP2, FEATURES = config["experiment1"], config["experiment2"], config["features"]
 
 
+def resources(kind):
+    """A rule's mem_mb (from its inputs' size), runtime and GPU request: crossmodal.plan.RESOURCES."""
+    return P.resources(kind, config["device"])
+
+
 def source_file(name):
     """Where the fetch_source rule puts registry entry ``name``."""
     return P.source_file(WORLD, name)

@@ -15,6 +15,9 @@ rule experiment1_concepts:
         coverage="results/experiment1/imagenet1k_concepts/{image}/{text}/coverage.json",
     params:
         multiword=EXP1["datasets"]["imagenet1k_concepts"]["multiword"],
+    threads: 1
+    resources:
+        **resources("vectors"),
     log:
         "logs/experiment1/imagenet1k_concepts/{image}/{text}/dataset.log",
     # Reads GloVe into gensim KeyedVectors and the CNN's weights with torch: the features env.
@@ -35,6 +38,9 @@ rule experiment1_authors_csv:
     params:
         release=lambda wc: P.AUTHORS_RELEASE[wc.dataset],
         settings=experiment1_dataset_params,
+    threads: 1
+    resources:
+        **resources("light"),
     log:
         "logs/experiment1/{dataset}/{image}/{text}/dataset.log",
     conda:
@@ -51,6 +57,9 @@ rule experiment1_wikipedia:
         "results/experiment1/{dataset}/{image}/{text}/dataset.npz",
     wildcard_constraints:
         dataset="wikipedia",
+    threads: 1
+    resources:
+        **resources("light"),
     log:
         "logs/experiment1/{dataset}/{image}/{text}/dataset.log",
     conda:
@@ -69,6 +78,9 @@ rule experiment1_paired:
         dataset=P.alternation(PLAN.experiment1.paired) or "(?!)",  # no paired dataset: matches nothing
     params:
         spec=experiment1_dataset_params,
+    threads: 1
+    resources:
+        **resources("vectors"),
     log:
         "logs/experiment1/{dataset}/{image}/{text}/dataset.log",
     # The readers of crossmodal bridge (gensim for word2vec files, pyarrow for parquet, scipy for .mat).
@@ -90,6 +102,9 @@ rule experiment1_splits:
         n_folds=EXP1["n_folds"],
         n_runs=EXP1["n_runs"],
         seed=EXP1["seed"],
+    threads: 1
+    resources:
+        **resources("torch"),
     log:
         "logs/experiment1/{dataset}/splits.log",
     conda:
@@ -108,8 +123,11 @@ rule experiment1_neighbours:
     wildcard_constraints:
         **PLAN.experiment1.wildcards,
     params:
+        device=config["device"],
         k_max=max(config["neighbours"]["k"]),
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
+    resources:
+        **resources("torch"),
     log:
         "logs/neighbours/{dataset}/{modality}/{feature}.log",
     benchmark:
@@ -132,6 +150,7 @@ rule experiment1_cv:
     wildcard_constraints:
         **PLAN.experiment1.wildcards,
     params:
+        device=config["device"],
         grid=EXP1["hyperparameter_search"]["grid"],
         criterion=EXP1["hyperparameter_search"]["criterion"],
         cv_folds=EXP1["hyperparameter_search"]["n_folds"],
@@ -139,6 +158,8 @@ rule experiment1_cv:
         overrides=experiment1_hyperparameters(),
         seed=EXP1["seed"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
+    resources:
+        **resources("training"),
     log:
         "logs/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/cv.log",
     benchmark:
@@ -159,9 +180,12 @@ rule experiment1_train:
     wildcard_constraints:
         **PLAN.experiment1.wildcards,
     params:
+        device=config["device"],
         overrides=experiment1_hyperparameters(),
         margin=EXP1["margin"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
+    resources:
+        **resources("training"),
     log:
         "logs/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/train.log",
     benchmark:
@@ -185,8 +209,11 @@ rule experiment1_scores:
     wildcard_constraints:
         **PLAN.experiment1.wildcards,
     params:
+        device=config["device"],
         ks=config["neighbours"]["k"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
+    resources:
+        **resources("torch"),
     log:
         "logs/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}.log",
     benchmark:

@@ -13,6 +13,9 @@ rule benchmark_pairs:
         "results/benchmarks/{benchmark}.tsv",
     params:
         source=benchmark_source,
+    threads: 1
+    resources:
+        **resources("light"),
     log:
         "logs/benchmarks/{benchmark}.log",
     conda:
@@ -32,6 +35,9 @@ rule visual_word_vectors:
         visual=f"{P.CONCEPT_VISUAL}|synsets-({P.alternation(P.ENCODERS)})",
     params:
         kind=lambda wc: "concepts" if wc.visual == P.CONCEPT_VISUAL else "synsets",
+    threads: 1
+    resources:
+        **resources("vectors"),
     log:
         "logs/features/visual/{visual}.log",
     conda:
@@ -57,6 +63,9 @@ rule experiment2_rhos:
         output_dim=EXP2["output_dim"],
         hidden_dim=EXP2["nn_hidden_dim"],
         min_pairs=EXP2["min_pairs"],
+    threads: 1
+    resources:
+        **resources("vectors"),
     log:
         "logs/experiment2/{embedding}/{benchmark}.log",
     benchmark:

@@ -11,6 +11,9 @@ rule word_vectors:
         "results/features/words/{embedding}.kv",
     params:
         fmt=word_vector_format,
+    threads: 1
+    resources:
+        **resources("vectors"),
     log:
         "logs/features/words/{embedding}.log",
     benchmark:
@@ -28,9 +31,12 @@ rule bigru_features:
     output:
         P.BIGRU_FILE,
     params:
+        device=config["device"],
         settings={k: v for k, v in FEATURES["bigru"].items() if k != "embedding"},
         label=P.bigru_label(config),
     threads: 1  # the GRU's small matrix products gain nothing from more threads (crossmodal.features.bigru)
+    resources:
+        **resources("training"),
     log:
         "logs/features/text/wikipedia/bigru.log",
     benchmark:
@@ -47,6 +53,9 @@ rule convert_vggm:
         source_file("imagenet_vgg_m_128_mat"),
     output:
         P.VGGM_CONVERTED,
+    threads: 1
+    resources:
+        **resources("torch"),
     log:
         "logs/features/weights/vgg-m-128.log",
     conda:
@@ -65,7 +74,11 @@ rule image_features:
         dataset="[A-Za-z0-9_-]+",
         encoder=P.alternation(P.ENCODERS),
     params:
+        device=config["device"],
         spec=image_set_spec,
+    threads: 1
+    resources:
+        **resources("images"),
     log:
         "logs/features/image/{dataset}/{encoder}.log",
     benchmark:
@@ -85,7 +98,11 @@ rule synset_centroids:
     wildcard_constraints:
         encoder=P.alternation(P.ENCODERS),
     params:
+        device=config["device"],
         spec=FEATURES["synsets"],
+    threads: 1
+    resources:
+        **resources("images"),
     log:
         "logs/features/synsets/{encoder}.log",
     benchmark:
@@ -104,6 +121,9 @@ rule feature_map:
         "results/tables/feature_map.csv",
     params:
         plan=[dict(row) for row in PLAN.feature_map],
+    threads: 1
+    resources:
+        **resources("torch"),
     log:
         "logs/tables/feature_map.log",
     benchmark:

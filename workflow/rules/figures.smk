@@ -26,6 +26,8 @@ rule figure1:
     params:
         **FIGURE1,
     threads: 1
+    resources:
+        **resources("torch"),
     log:
         "logs/figures/figure1.log",
     conda:
@@ -46,10 +48,13 @@ rule figure2_curves:
         image=P.EXP1_WILDCARDS["image"],
         text=P.EXP1_WILDCARDS["text"],
     params:
+        device=config["device"],
         **FIGURE2,
         directions=EXP1["directions"],
         overrides=experiment1_hyperparameters(),
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
+    resources:
+        **resources("training"),
     log:
         "logs/figures/figure2/{dataset}/{image}/{text}.log",
     benchmark:
@@ -71,6 +76,8 @@ rule figure2:
         **FIGURE2,
         epochs=EXP1["epochs"],
     threads: 1
+    resources:
+        **resources("light"),
     log:
         "logs/figures/figure2.log",
     conda:

@@ -13,6 +13,9 @@ rule comparison:
         standins=str(ROOT / "workflow" / "resources" / "paper_standins.csv"),
     output:
         report(P.COMPARISON_CSV, caption="../report/comparison.rst", category="Comparison"),
+    threads: 1
+    resources:
+        **resources("light"),
     log:
         "logs/report/comparison.log",
     conda:
@@ -30,6 +33,9 @@ rule heatmap:
     params:
         k=P.heatmap_k(config),
         self_rule="include",
+    threads: 1
+    resources:
+        **resources("light"),
     log:
         "logs/report/heatmap.log",
     conda:
@@ -51,6 +57,9 @@ rule table_pages:
         titles={name: title for name, (title, _) in P.REPORT_TABLES.items()},
         summary="comparison",  # this one's page opens with the per-table summary
         captions=P.experiment1_captions(config),  # the pages' report captions (workflow/report/table<N>.rst)
+    threads: 1
+    resources:
+        **resources("light"),
     log:
         "logs/report/table_pages.log",
     conda:

@@ -8,6 +8,9 @@
 rule fetch_source:
     output:
         "resources/sources/{source}/{filename}",
+    threads: 1
+    resources:
+        **resources("light"),
     log:
         "logs/sources/{source}/{filename}.log",
     wildcard_constraints:

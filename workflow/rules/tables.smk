@@ -10,6 +10,9 @@ rule table2:
         long="results/tables/table2_long.csv",
     params:
         alpha=config["experiment2"]["alpha"],
+    threads: 1
+    resources:
+        **resources("light"),
     log:
         "logs/tables/table2.log",
     conda:
@@ -48,6 +51,9 @@ rule experiment1_tables:
         directions=EXP1["directions"],
         mappings=EXP1["mappings"],
         captions=P.experiment1_captions(config),  # the report's captions (workflow/report/table<N>.rst)
+    threads: 1
+    resources:
+        **resources("light"),
     log:
         "logs/tables/experiment1.log",
     conda:
@@ -67,6 +73,9 @@ rule table12:
         plan=[asdict(slot) for slot in PLAN.experiment2.table12],
         benchmarks=[asdict(b) for b in PLAN.experiment2.benchmarks],
         alpha=EXP2["alpha"],
+    threads: 1
+    resources:
+        **resources("light"),
     log:
         "logs/tables/table12.log",
     conda:

@@ -12,6 +12,7 @@ with log_to(snakemake.log[0]):
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     say(f"{p.label}: {p.settings}")
     arrays = wikipedia_bigru(i.texts, i.train_list, i.test_list, i.categories, load_keyed_vectors(i.vectors),
-                             log=say, num_threads=snakemake.threads, progress=False, **p.settings)
+                             log=say, num_threads=snakemake.threads, progress=False, device=p.device,
+                             **p.settings)
     say(f"train {arrays['train'].shape}, test {arrays['test'].shape}")
     save_text_features(snakemake.output[0], arrays, p.label)  # atomic (crossmodal.io.atomic_path inside)

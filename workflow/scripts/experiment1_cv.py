@@ -20,7 +20,8 @@ with log_to(snakemake.log[0]):
     evals = lm.load_splits(snakemake.input.splits, ps)
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     res = lm.select_hyperparameters(ps, w.direction, w.mapping, w.loss, grid, evals, p.cv_folds, p.max_epochs,
-                                    authors.batch_size, p.seed, p.criterion.get(w.loss), log=log)
+                                    authors.batch_size, p.seed, p.criterion.get(w.loss), log=log,
+                                    device=p.device)
     chosen = {**res.chosen, "dataset": w.dataset, "image_feature": w.image, "text_feature": w.text,
               "direction": w.direction, "grid": {k: list(v) for k, v in grid.items()}}
     print(json.dumps(chosen, indent=1), file=sys.stderr)

@@ -16,7 +16,8 @@ with log_to(snakemake.log[0]):
     ps = load_paired(snakemake.input.data)
     sets = held_out_sets(load_splits(snakemake.input.splits, ps))
     features = ps.image if w.modality == "image" else ps.text
-    lists = neighbour_lists(features, sets, p.k_max, where=f"{w.dataset} {w.modality} {w.feature}: ")
+    lists = neighbour_lists(features, sets, p.k_max, where=f"{w.dataset} {w.modality} {w.feature}: ",
+                            device=p.device)
     print(f"{len(sets)} test set(s) of {[len(s) for s in sets.values()]} items, K_max={p.k_max}", file=sys.stderr)
     with atomic_path(snakemake.output[0]) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, keys_digest=np.array(keys_digest(ps.keys)), **lists)

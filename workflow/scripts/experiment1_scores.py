@@ -10,14 +10,14 @@ from crossmodal.datasets.paired import load_paired
 from crossmodal.experiments import learned_mappings as lm
 from crossmodal.io import atomic_path, log_to
 
-i, w = snakemake.input, snakemake.wildcards
+i, w, p = snakemake.input, snakemake.wildcards, snakemake.params
 with log_to(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     ps = load_paired(i.data)
     header, runs = lm.load_predictions(i.predictions)
     nn_x, nn_y = (dict(np.load(f, allow_pickle=False)) for f in (i.nn_x, i.nn_y))
     lm.check_same_rows(ps, header.keys_digest, str(nn_x["keys_digest"]), str(nn_y["keys_digest"]))
-    per_run, items = lm.score_evaluations(lm.sides(ps, w.direction)[1], runs, nn_x, nn_y, snakemake.params.ks)
+    per_run, items = lm.score_evaluations(lm.sides(ps, w.direction)[1], runs, nn_x, nn_y, p.ks, device=p.device)
     summary = lm.summarise_scores(per_run, items)
     labels = lm.label_columns(ps, w.dataset, w.direction, w.mapping, header)
     for out, frame in ((snakemake.output.summary, summary), (snakemake.output.runs, per_run)):

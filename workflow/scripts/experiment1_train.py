@@ -23,7 +23,8 @@ with log_to(snakemake.log[0]):
         settings = lm.TrainSettings.from_authors(hp, w.mapping, w.loss, p.margin)
     evals = lm.load_splits(i.splits, ps)
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    pred = lm.train_evaluations(X, Y, evals, w.mapping, settings, lm.max_margin_labels(ps), log=log)
+    pred = lm.train_evaluations(X, Y, evals, w.mapping, settings, lm.max_margin_labels(ps), log=log,
+                                 device=p.device)
     checks = lm.loss_checks(pred)
     print(checks.to_string(), file=sys.stderr)
     header = lm.PredictionsHeader(len(evals), ps.experiment1.protocol, settings, w.direction, w.mapping,

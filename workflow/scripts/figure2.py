@@ -24,7 +24,7 @@ with log_to(snakemake.log[0]):
         first = load_splits(snakemake.input.splits, ps)[0]
         curves = dataset_curves(ps, w.dataset, p.directions, first,
                                 overrides=p.overrides, kind=p.mapping, k=p.k, metric=p.metric,
-                                include_self=p.include_self, log=log)
+                                include_self=p.include_self, log=log, device=p.device)
         with atomic_path(o[0]) as tmp:
             curves.to_csv(tmp, index=False)
     else:

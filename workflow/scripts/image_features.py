@@ -9,7 +9,7 @@ from crossmodal.io import log_to
 i, spec = snakemake.input, snakemake.params.spec
 with log_to(snakemake.log[0]):
     ids = read_id_lists(list(i.ids), spec["id_column"])
-    encoder = load_encoder(spec["encoder"], i.weights)
+    encoder = load_encoder(spec["encoder"], i.weights, device=snakemake.params.device)
     res = folder_image_features(spec["folder"], ids, encoder, batch_size=spec["batch_size"], on_error=spec["on_error"],
                                 progress=True)
     print(f"{encoder.label}: {len(res.kept_ids)} of {len(ids)} images, {len(res.skipped)} skipped", file=sys.stderr)

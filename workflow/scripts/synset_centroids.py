@@ -9,7 +9,7 @@ from crossmodal.io import log_to
 
 i, spec = snakemake.input, snakemake.params.spec
 with log_to(snakemake.log[0]):
-    encoder = load_encoder(spec["encoder"], i.weights)
+    encoder = load_encoder(spec["encoder"], i.weights, device=snakemake.params.device)
     sv = synset_centroids(spec["folder"], encoder, min_images=spec["min_images"], lemmas=i.lemmas,
                           batch_size=spec["batch_size"], on_error=spec["on_error"], progress=False)
     print(sv.summary(), file=sys.stderr)

@@ -122,7 +122,12 @@ def held_out_sets(evals: Sequence[Evaluation]) -> dict[int, np.ndarray]:
 
 
 def neighbour_lists(
-    features: np.ndarray, sets: dict[int, np.ndarray], k_max: int, metrics: Sequence[str] = METRICS, where: str = ""
+    features: np.ndarray,
+    sets: dict[int, np.ndarray],
+    k_max: int,
+    metrics: Sequence[str] = METRICS,
+    where: str = "",
+    device: str = "cpu",
 ) -> dict[str, np.ndarray]:
     """Exclude-self K_max-NN of the rows of each test set, within that set, per metric.
 
@@ -134,7 +139,7 @@ def neighbour_lists(
         out[f"test_{t}"] = rows
         for metric in metrics:
             try:
-                out[f"{metric}_{t}"] = knn_indices(features[rows], k_max, metric)  # type: ignore[arg-type]
+                out[f"{metric}_{t}"] = knn_indices(features[rows], k_max, metric, device=device)  # type: ignore[arg-type]
             except ValueError as err:
                 raise ValueError(f"{where}test set {t} ({len(rows)} items), {metric}: {err}") from None
     return out
@@ -240,6 +245,7 @@ def train_evaluations(
     labels: np.ndarray | None = None,
     log: Callable[[str], None] | None = None,
     progress: bool = False,
+    device: str = "cpu",
 ) -> Predictions:
     """Train one map per evaluation on its training rows, all at once as one batched program
     (crossmodal.mappings.batched: equal to training them one by one); predict each test set."""
@@ -248,7 +254,7 @@ def train_evaluations(
     if log is not None:
         log(f"{len(runs)} evaluations of {kind}/{settings.loss} trained together: {settings}")
     fit = fit_batched(X, Y, runs, kind, settings.hidden, settings.epochs, settings.batch_size, settings.loss,
-                      labels, progress=progress, log=log)
+                      labels, device=device, progress=progress, log=log)
     preds = [predict(fit.model(m), X[ev.test]) for m, ev in enumerate(evals)]
     losses = [[float(v) for v in fit.loss[m]] for m in range(len(evals))]
     return Predictions(list(evals), preds, losses)
@@ -284,6 +290,7 @@ def score_evaluations(
     nn_y: dict[str, np.ndarray],
     ks: Sequence[int],
     metrics: Sequence[str] = METRICS,
+    device: str = "cpu",
 ) -> tuple[pd.DataFrame, dict[tuple[str, int, str], dict[str, list[tuple[int, np.ndarray]]]]]:
     """Per-evaluation scores and per-item NNO values.
 
@@ -300,7 +307,7 @@ def score_evaluations(
             raise ValueError(f"evaluation {index}: its test rows differ from the cached neighbours' test set {t}")
         reg = regression_scores(fx, Y[test])
         for metric in metrics:
-            nn_fx = knn_indices(fx, k_max, metric)  # type: ignore[arg-type]
+            nn_fx = knn_indices(fx, k_max, metric, device=device)  # type: ignore[arg-type]
             nx, ny = nn_x[f"{metric}_{t}"], nn_y[f"{metric}_{t}"]
             for k in ks:
                 for rule in SELF_RULES:
@@ -410,6 +417,7 @@ def select_hyperparameters(
     seed: int,
     criterion: str | None = None,
     log: Callable[[str], None] | None = None,
+    device: str = "cpu",
 ) -> CVResult:
     """k-fold CV on the training rows of the first evaluation (see README: for a split that is
     the official training set; for a CV-protocol set it is the first outer fold's training rows,
@@ -418,7 +426,7 @@ def select_hyperparameters(
     train = evals[0].train
     labels = max_margin_labels(ps)
     return cross_validate(X[train], Y[train], kind, loss, grid, n_folds, max_epochs, batch_size, seed,
-                          labels=None if labels is None else labels[train], criterion=criterion, log=log)
+                          labels=None if labels is None else labels[train], criterion=criterion, log=log, device=device)
 
 
 def loss_checks(pred: Predictions) -> pd.DataFrame:

@@ -55,6 +55,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from crossmodal.devices import resolve_device
+
 TOKEN_PATTERN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 Merge = Literal["ave", "sum", "concat"]
 Pooling = Literal["mean", "last"]
@@ -73,11 +75,6 @@ def torch_threads(n: int | None):
     finally:
         torch.set_num_threads(old)
 
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def tokenize(text: str) -> list[str]:

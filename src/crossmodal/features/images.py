@@ -43,6 +43,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from crossmodal.devices import resolve_device
 from crossmodal.features import vggm
 
 RESNET_DEPTHS = (18, 34, 50, 101, 152)
@@ -62,11 +63,6 @@ def canonical_encoder_name(name: str) -> str:
         raise ValueError(f"unknown image encoder {name!r}; known: {', '.join(ENCODERS)} (aliases: {', '.join(sorted(ALIASES))})")
     return key
 
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 @dataclass

@@ -54,8 +54,11 @@ class SplitReference:
     nn_y: np.ndarray
 
 
-def _reference(X: np.ndarray, Y: np.ndarray, k: int, metric: Metric, include_self: bool) -> SplitReference:
-    return SplitReference(X, Y, knn_indices(X, k, metric, include_self), knn_indices(Y, k, metric, include_self))
+def _reference(
+    X: np.ndarray, Y: np.ndarray, k: int, metric: Metric, include_self: bool, device: str = "cpu"
+) -> SplitReference:
+    return SplitReference(X, Y, knn_indices(X, k, metric, include_self, device=device),
+                          knn_indices(Y, k, metric, include_self, device=device))
 
 
 def exact_mse(pred: np.ndarray, Y: np.ndarray) -> float:
@@ -70,9 +73,11 @@ def exact_mse(pred: np.ndarray, Y: np.ndarray) -> float:
     return math.fsum((diff * diff).ravel()) / diff.size
 
 
-def split_measures(fx: np.ndarray, ref: SplitReference, k: int, metric: Metric, include_self: bool) -> dict[str, float]:
+def split_measures(
+    fx: np.ndarray, ref: SplitReference, k: int, metric: Metric, include_self: bool, device: str = "cpu"
+) -> dict[str, float]:
     """The :data:`MEASURES` of predictions ``fx`` of one split's rows."""
-    nn_fx = knn_indices(fx, k, metric, include_self)
+    nn_fx = knn_indices(fx, k, metric, include_self, device=device)
     n = fx.shape[0]
     return {
         "mnno_fx_y": float(overlap_counts(nn_fx, ref.nn_y).sum()) / (k * n),
@@ -97,6 +102,7 @@ def learning_curves(
     metric: Metric = "cosine",
     include_self: bool = True,
     log: Callable[[str], None] | None = None,
+    device: str = "cpu",
 ) -> pd.DataFrame:
     """Train f on the rows ``train`` (crossmodal.mappings.fit_batched, one run, MSE loss) and score
     it on ``train`` and ``test`` at epochs 0..``epochs``; a tidy frame with :data:`CURVE_COLUMNS`.
@@ -107,15 +113,15 @@ def learning_curves(
     trained without it (and Experiment 1 trains, for the same rows, seed and hyper-parameters).
     """
     refs = {
-        "train": _reference(X[train], Y[train], k, metric, include_self),
-        "test": _reference(X[test], Y[test], k, metric, include_self),
+        "train": _reference(X[train], Y[train], k, metric, include_self, device),
+        "test": _reference(X[test], Y[test], k, metric, include_self, device),
     }
     rows: list[dict[str, object]] = []
 
     def record(epoch: int, fit: BatchedFit) -> None:
         model = fit.model(0)  # eval mode
         for split in SPLITS:
-            values = split_measures(predict(model, refs[split].X), refs[split], k, metric, include_self)
+            values = split_measures(predict(model, refs[split].X), refs[split], k, metric, include_self, device)
             rows.extend({"split": split, "epoch": epoch, "measure": m, "value": values[m]} for m in MEASURES)
         if log is not None:
             test = rows[-len(MEASURES):]
@@ -123,7 +129,7 @@ def learning_curves(
 
     run = RunSpec(np.asarray(train), seed=seed, lr=lr)
     fit_batched(X, Y, [run], kind, hidden if kind != "lin" else None, epochs, batch_size, "mse",
-                pad_to_batch_size=False, on_epoch=record)
+                device=device, pad_to_batch_size=False, on_epoch=record)
     return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
 
 
@@ -139,6 +145,7 @@ def dataset_curves(
     metric: Metric = "cosine",
     include_self: bool = True,
     log: Callable[[str], None] | None = None,
+    device: str = "cpu",
 ) -> pd.DataFrame:
     """:func:`learning_curves` of one Experiment 1 set per direction, on one fold/run ``ev`` (the
     first), with Experiment 1's hyper-parameters. Columns: dataset, image, text, direction, then
@@ -153,7 +160,7 @@ def dataset_curves(
         start = time.perf_counter()
         curves = learning_curves(X, Y, ev.train, ev.test, kind=kind, hidden=hp.hidden, lr=hp.lr, epochs=hp.epochs,
                                  batch_size=hp.batch_size, seed=ev.seed, k=k, metric=metric,
-                                 include_self=include_self, log=log)
+                                 include_self=include_self, log=log, device=device)
         if log is not None:
             log(f"{dataset} {direction}: {time.perf_counter() - start:.1f} s")
         front = {"dataset": dataset, "image": ps.image_feature, "text": ps.text_feature, "direction": direction}

@@ -45,6 +45,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from crossmodal.devices import resolve_device
 from crossmodal.mappings.losses import LOSSES, loss_per_item, max_margin_per_item
 from crossmodal.mappings.models import (
     DROPOUT_STREAM,
@@ -304,6 +305,7 @@ def fit_batched(
         raise ValueError(f"loss and val_loss must be one of {LOSSES}, got {loss!r} and {val_loss!r}")
     if epochs < 0 or batch_size < 1:
         raise ValueError("need epochs >= 0 and batch_size >= 1")
+    device = str(resolve_device(device))  # "auto" resolved; "cuda" without a GPU is a clear error
     Xt, Yt = _as_tensor(X, "X", device), _as_tensor(Y, "Y", device)
     if Xt.shape[0] != Yt.shape[0]:
         raise ValueError(f"X has {Xt.shape[0]} rows but Y has {Yt.shape[0]}")
