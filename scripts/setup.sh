@@ -13,7 +13,7 @@ if [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[workflow,test]"
+.venv/bin/python -m pip install --quiet -e ".[workflow,test,cluster]"
 # timm only supplies ImageNet synset lists; its own dependencies (hub clients) are not needed.
 .venv/bin/python -m pip install --quiet --no-deps "timm==1.0.31"
 .venv/bin/python -c "import crossmodal, torch, gensim, snakemake; print('crossmodal setup OK: torch', torch.__version__)"
