@@ -9,8 +9,9 @@ rule comparison:
         experiment1="results/tables/experiment1_long.csv",
         table2="results/tables/table2_long.csv",
         table12="results/tables/table12_long.csv",
-        published=str(ROOT / "workflow" / "resources" / "published_tables.csv"),
-        standins=str(ROOT / "workflow" / "resources" / "paper_standins.csv"),
+        # in the checkout, not in a storage provider's (local: the kubernetes route's fs storage)
+        published=local(str(ROOT / "workflow" / "resources" / "published_tables.csv")),
+        standins=local(str(ROOT / "workflow" / "resources" / "paper_standins.csv")),
     output:
         report(P.COMPARISON_CSV, caption="../report/comparison.rst", category="Comparison"),
     threads: 1
