@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from test_workflow import SNAKEMAKE, TABLE2, TINY, planned_jobs, snakemake
+from test_workflow import tiny_run as local_run  # noqa: F401  (the tiny run without a scheduler, a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "slurm-cluster.sh"
@@ -86,14 +87,6 @@ def cluster(tmp_path_factory):
         yield env, state
     finally:
         subprocess.run(["bash", str(SCRIPT), "stop"], env=env, capture_output=True, text=True, timeout=120)
-
-
-@pytest.fixture(scope="module")
-def local_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("local")
-    result = snakemake(workdir, TINY, TABLE2)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    return workdir
 
 
 @pytest.fixture(scope="module")
