@@ -32,6 +32,14 @@ bit, what one ``build_mapping`` model trained alone with ``torch.optim.RMSprop``
 (tests/test_batched_training.py checks this against a plain loop, on the CPU); Figure 2 and
 ``fit_mapping`` train that way.
 Otherwise the equality is to float tolerance.
+
+Extra loss terms (``term``, a :class:`LossTerm`): a per-item term added to the loss of every
+training step, e.g. the pairwise-similarity and adversarial terms of ``crossmodal.methods``.
+It is bound once per stack (``term.bind(runs, d_out, device)``) and then called every step with
+the stack's predictions, targets and the mask of real rows; its per-run settings travel in
+``RunSpec.term_params``. It may keep state of its own (a discriminator) and draw from its own
+generators, never from the runs' streams, so without a term nothing changes. The recorded
+training loss includes the term; validation losses do not (they stay the named loss).
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -69,6 +78,8 @@ class RunSpec:
 
     ``val``: rows whose loss is recorded after every epoch (None: no validation loss).
     ``margin`` matters for the max-margin loss only; ``dropout`` not for ``lin``.
+    ``term_params``: this run's settings of the extra loss term (see :class:`LossTerm`), e.g.
+    (λ, τ); ignored without a term.
     """
 
     train: np.ndarray
@@ -77,6 +88,20 @@ class RunSpec:
     dropout: float = 0.0
     margin: float = 1.0
     val: np.ndarray | None = None
+    term_params: tuple[float, ...] = ()
+
+
+StepTerm = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class LossTerm(Protocol):
+    """An extra per-item loss term: ``bind`` returns the function one stack calls every step,
+    ``(pred (M, B, d), y (M, B, d), valid (M, B) bool) -> (M, B)`` per-item values (padding rows
+    are zeroed by the engine). ``name`` goes into the fit's config."""
+
+    name: str
+
+    def bind(self, runs: Sequence[RunSpec], d_out: int, device: str) -> StepTerm: ...
 
 
 @dataclass
@@ -281,6 +306,7 @@ def fit_batched(
     *,
     pad_to_batch_size: bool = True,
     on_epoch: Callable[[int, BatchedFit], None] | None = None,
+    term: LossTerm | None = None,
 ) -> BatchedFit:
     """Train ``len(runs)`` mappings of ``kind``/``hidden`` on rows of (X, Y) at once.
 
@@ -299,6 +325,7 @@ def fit_batched(
     ``fit`` shares the weights being trained: read it (``fit.model(m)``, ``fit.predict``), do
     not modify it. It draws nothing from the runs' random streams, so it does not change the
     training. Needs the runs to fit in one stack (``max_stack``).
+    ``term``: an extra per-item loss term (module docstring), added to ``loss`` in training.
     """
     val_name = loss if val_loss is None else val_loss
     if loss not in LOSSES or val_name not in LOSSES:
@@ -318,7 +345,7 @@ def fit_batched(
             raise ValueError(f"on_epoch needs the runs in one stack: {len(runs)} runs of {per_run} parameters "
                              f"exceed max_stack={max_stack}")
         parts = [fit_batched(X, Y, runs[i : i + group], kind, hidden, epochs, batch_size, loss, labels, device,
-                             progress, log, val_loss, max_stack, pad_to_batch_size=pad_to_batch_size)
+                             progress, log, val_loss, max_stack, pad_to_batch_size=pad_to_batch_size, term=term)
                  for i in range(0, len(runs), group)]
         return _concatenate(parts, runs)
     M = len(runs)
@@ -353,6 +380,10 @@ def fit_batched(
         "kind": kind, "hidden": hidden_out, "epochs": epochs, "batch_size": batch_size,
         "loss": loss, "val_loss": val_name, "optimizer": "RMSprop", "rho": RMSPROP_RHO, "eps": RMSPROP_EPS,
     }
+    term_fn = None
+    if term is not None:
+        config["term"] = term.name
+        term_fn = term.bind(runs, Yt.shape[1], device)
 
     def snapshot(done: int) -> BatchedFit:
         return BatchedFit(
@@ -388,6 +419,8 @@ def fit_batched(
                 per = max_margin_per_item(pred, yb, margin, order, None if lab is None else lab[rows], valid)
             else:
                 per = loss_per_item(loss, pred, yb)
+            if term_fn is not None:
+                per = per + term_fn(pred, yb, valid)
             per = torch.where(valid, per, torch.zeros_like(per))
             run_loss = per.sum(dim=1) / counts.clamp_min(1)
             grads = torch.autograd.grad(run_loss.sum(), params)
