@@ -27,9 +27,16 @@ include: "workflow/rules/experiment2.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/methods.smk"
 
 
 rule all:
     input:
         PLAN.default_targets,
     default_target: True
+
+
+rule methods:
+    """Tables 13 and 14 (the field's cross-modal methods), their hyper-parameters, figure and page."""
+    input:
+        PLAN.methods.targets,

@@ -56,6 +56,8 @@ def test_env_is_pinned_and_consistent_with_pyproject(env):
             if name == "python":
                 assert version == "3.11"
                 continue
+            if name == "pip":  # the installer of an env's PyPI-only packages (a pip: section), not a requirement
+                continue
             pypi = CONDA_NAMES.get(name, name).lower()
             assert pypi in pins, f"{env.name}: {name} is not a pinned requirement in pyproject.toml"
             assert pins[pypi] == version, f"{env.name}: {name}={version} but pyproject pins {pins[pypi]}"

@@ -763,6 +763,39 @@ def experiment1_captions(config: Mapping) -> dict[str, str]:
     return {f"table{n}": experiment1_caption(config, n) for n in PAPER_TABLES}
 
 
+# --- The field's cross-modal methods (Tables 13 and 14) -----------------------------------------
+
+METHODS_TABLES: tuple[str, ...] = ("results/tables/table13.csv", "results/tables/table14.csv")
+METHODS_HYPERPARAMETERS = "results/methods/hyperparameters.csv"
+METHODS_POINTS = "results/methods/bridging_vs_map.csv"
+METHODS_FIGURE = "results/figures/methods_bridging_vs_map.png"
+METHODS_PAGE = "results/report/methods.html"
+METHODS_OUTPUTS: tuple[str, ...] = ("mnno", "retrieval", "hyperparameters")
+
+
+@dataclass(frozen=True)
+class Methods:
+    """Which datasets and feature pairs the methods run on, and whether ``all`` builds them."""
+
+    pairs: tuple[tuple[str, str, str], ...]  # (dataset, image, text), enabled Experiment 1 sets only
+    in_all: bool
+
+    @property
+    def dataset_files(self) -> list[str]:
+        return [f"results/methods/{d}/{i}/{t}/{kind}.csv" for d, i, t in self.pairs for kind in METHODS_OUTPUTS]
+
+    @property
+    def targets(self) -> list[str]:
+        """Tables 13 and 14, the chosen hyper-parameters, the figure and its report page."""
+        return [*METHODS_TABLES, METHODS_HYPERPARAMETERS, METHODS_FIGURE, METHODS_PAGE] if self.pairs else []
+
+
+def methods_plan(config: Mapping, exp1: Experiment1) -> Methods:
+    spec = config["methods"]
+    pairs = tuple((d, i, t) for d in spec["datasets"] if d in exp1.datasets for i, t in exp1.pairs[d])
+    return Methods(pairs, bool(spec["in_all"]))
+
+
 # --- What each job asks a scheduler for ------------------------------------------------------------
 
 
@@ -820,12 +853,15 @@ class Plan:
     experiment2: Experiment2
     feature_map: tuple[Mapping[str, Any], ...]
     features: tuple[str, ...]  # image feature / synset files the config asks for
+    methods: Methods
     tables: tuple[str, ...] = field(default=tuple(f"results/tables/table{n}.csv" for n in range(1, 13)))
 
     @property
     def default_targets(self) -> list[str]:
-        """Every paper table, the feature check, the figures and the report's inputs."""
-        return [*self.tables, "results/tables/feature_map.csv", *self.features, *FIGURES, *report_targets()]
+        """Every paper table, the feature check, the figures and the report's inputs; Tables 13-14
+        and their page when ``methods.in_all``."""
+        methods = self.methods.targets if self.methods.in_all else []
+        return [*self.tables, "results/tables/feature_map.csv", *self.features, *FIGURES, *report_targets(), *methods]
 
 
 def check_config_consistency(config: Mapping) -> None:
@@ -849,5 +885,6 @@ def image_set_defaults(root: Path) -> dict[str, Any]:
 def build_plan(config: Mapping, world: World) -> Plan:
     """The plan of a validated config (defaults filled in) on this ``world``."""
     check_config_consistency(config)
-    return Plan(experiment1(config, world), experiment2(config, world), tuple(feature_map_rows(config, world)),
-                tuple(features_targets(config, image_set_defaults(world.root))))
+    exp1 = experiment1(config, world)
+    return Plan(exp1, experiment2(config, world), tuple(feature_map_rows(config, world)),
+                tuple(features_targets(config, image_set_defaults(world.root))), methods_plan(config, exp1))

@@ -7,6 +7,7 @@ that the report displays inline. (Reading a built report back is tests/reportrea
 
 from __future__ import annotations
 
+import base64
 import html
 import os
 
@@ -74,12 +75,17 @@ def table_page(
     note: str = "",
     decimals: int = 3,
     before: list[tuple[str, pd.DataFrame]] | None = None,
+    figure: tuple[str, bytes] | None = None,
 ) -> str:
     """A standalone HTML page showing ``table`` (text as written; long decimals rounded).
 
-    ``before``: (heading, small table) sections shown above the main table, e.g. a summary.
+    ``before``: (heading, small table) sections shown above the main table, e.g. a summary;
+    ``figure``: (heading, PNG bytes) shown first, embedded so the page stays one file.
     """
     sections = "".join(f"<h2>{html.escape(h)}</h2>\n{_table(t, decimals)}" for h, t in (before or []))
+    if figure is not None:
+        png = base64.b64encode(figure[1]).decode("ascii")
+        sections = f'<h2>{html.escape(figure[0])}</h2>\n<img alt="{html.escape(figure[0])}" src="data:image/png;base64,{png}">\n' + sections
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
