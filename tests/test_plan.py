@@ -196,3 +196,14 @@ def test_resources_grow_with_the_input_and_on_retry_and_ask_a_gpu_only_for_cuda(
     assert mem(None, Inputs(), 1) == spec.base_mb + 100 * spec.per_input_mb
     assert mem(None, Inputs(), 2) == 2 * mem(None, Inputs(), 1)
     assert (runtime(None, 1), runtime(None, 3)) == (spec.runtime, 4 * spec.runtime)
+
+
+def test_methods_run_on_every_pair_of_the_enabled_datasets_they_name(shared_data):
+    default = P.build_plan(config(), world())
+    assert default.methods.pairs == () and default.methods.targets == []  # neither set at hand offline
+    mirror = P.build_plan(config(mirror_dir=str(shared_data)), mirror_world(shared_data))
+    exp1 = mirror.experiment1
+    assert mirror.methods.pairs == tuple((d, i, t) for d in ("wikipedia", "iaprtc12") for i, t in exp1.pairs[d])
+    assert P.METHODS_TABLES[0] in mirror.methods.targets and P.METHODS_TABLES[0] not in mirror.default_targets
+    in_all = P.build_plan(config(mirror_dir=str(shared_data), methods={"in_all": True}), mirror_world(shared_data))
+    assert set(in_all.methods.targets) <= set(in_all.default_targets)
