@@ -148,13 +148,20 @@ def total_correlation(H1: torch.Tensor, H2: torch.Tensor, r: float = 1e-4) -> to
     return torch.linalg.svdvals(T).sum()
 
 
+def _two_towers(X: np.ndarray, Y: np.ndarray, hidden: int | None, out: int, seed: int) -> tuple[
+        Standardiser, Standardiser, torch.Tensor, torch.Tensor, torch.Generator, nn.Module, nn.Module]:
+    """Both sides standardised and as tensors, and one MLP per side (g on X, h on Y) drawn from one
+    generator seeded with ``seed``; the generator is returned for any further networks."""
+    sx, sy = Standardiser.fit(X), Standardiser.fit(Y)
+    gen = torch.Generator().manual_seed(int(seed))
+    g, h = mlp(X.shape[1], hidden, out, gen), mlp(Y.shape[1], hidden, out, gen)
+    return sx, sy, _tensor(sx(X)), _tensor(sy(Y)), gen, g, h
+
+
 def _fit_dcca(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, variants: Sequence[Params], seed: int) -> list[SharedSpace]:
     p = options(base, hidden=256, out=10, lr=1e-3, batch_size=256, r=1e-4)
     epochs = [int(options(v, epochs=50)["epochs"]) for v in variants]
-    sx, sy = Standardiser.fit(X), Standardiser.fit(Y)
-    Xt, Yt = _tensor(sx(X)), _tensor(sy(Y))
-    gen = torch.Generator().manual_seed(int(seed))
-    g, h = mlp(X.shape[1], p["hidden"], p["out"], gen), mlp(Y.shape[1], p["hidden"], p["out"], gen)
+    sx, sy, Xt, Yt, gen, g, h = _two_towers(X, Y, p["hidden"], p["out"], seed)
     spaces: dict[int, SharedSpace] = {}
 
     def snapshot(epoch: int) -> None:
@@ -183,10 +190,7 @@ def corr_ae_loss(x: torch.Tensor, y: torch.Tensor, x_hat: torch.Tensor, y_hat: t
 def _fit_corr_ae(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, variants: Sequence[Params], seed: int) -> list[SharedSpace]:
     p = options(base, hidden=256, code=32, alpha=0.5, lr=1e-3, batch_size=128)
     epochs = [int(options(v, epochs=50)["epochs"]) for v in variants]
-    sx, sy = Standardiser.fit(X), Standardiser.fit(Y)
-    Xt, Yt = _tensor(sx(X)), _tensor(sy(Y))
-    gen = torch.Generator().manual_seed(int(seed))
-    g, h = mlp(X.shape[1], p["hidden"], p["code"], gen), mlp(Y.shape[1], p["hidden"], p["code"], gen)
+    sx, sy, Xt, Yt, gen, g, h = _two_towers(X, Y, p["hidden"], p["code"], seed)
     dg, dh = mlp(p["code"], p["hidden"], X.shape[1], gen), mlp(p["code"], p["hidden"], Y.shape[1], gen)
     spaces: dict[int, SharedSpace] = {}
 
@@ -214,11 +218,9 @@ def _fit_classifier(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, 
     epochs = [int(options(v, epochs=50)["epochs"]) for v in variants]
     T, classes = label_matrix(labels)
     multi = not single_label(labels)
-    sx, sy = Standardiser.fit(X), Standardiser.fit(Y)
-    Xt, Yt, Tt = _tensor(sx(X)), _tensor(sy(Y)), torch.from_numpy(T)
+    sx, sy, Xt, Yt, _, g, h = _two_towers(X, Y, p["hidden"], len(classes), seed)
+    Tt = torch.from_numpy(T)
     target = Tt if multi else Tt.argmax(dim=1)
-    gen = torch.Generator().manual_seed(int(seed))
-    g, h = mlp(X.shape[1], p["hidden"], len(classes), gen), mlp(Y.shape[1], p["hidden"], len(classes), gen)
     criterion = F.binary_cross_entropy_with_logits if multi else F.cross_entropy
     squash = torch.sigmoid if multi else (lambda z: torch.softmax(z, dim=1))
     spaces: dict[int, SharedSpace] = {}
@@ -251,10 +253,7 @@ def hardest_negative_loss(S: torch.Tensor, margin: float) -> torch.Tensor:
 def _fit_vse(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, variants: Sequence[Params], seed: int) -> list[SharedSpace]:
     p = options(base, hidden=256, dim=64, margin=0.2, lr=2e-4, batch_size=128)
     epochs = [int(options(v, epochs=50)["epochs"]) for v in variants]
-    sx, sy = Standardiser.fit(X), Standardiser.fit(Y)
-    Xt, Yt = _tensor(sx(X)), _tensor(sy(Y))
-    gen = torch.Generator().manual_seed(int(seed))
-    g, h = mlp(X.shape[1], p["hidden"], p["dim"], gen), mlp(Y.shape[1], p["hidden"], p["dim"], gen)
+    sx, sy, Xt, Yt, gen, g, h = _two_towers(X, Y, p["hidden"], p["dim"], seed)
     spaces: dict[int, SharedSpace] = {}
 
     def loss(rows: torch.Tensor) -> torch.Tensor:
