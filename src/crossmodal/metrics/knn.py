@@ -1,16 +1,36 @@
 """Exact k-nearest neighbours of every point within one set of vectors (self-kNN).
 
-Definition of the result (what the tests' float64 brute-force reference computes):
+Definition of the result (what the tests' references compute):
 
-* distances are float64: cosine ``1 - sum(x̂_i * x̂_j)`` with ``x̂ = x / sqrt(sum(x * x))``;
-  euclidean is ranked by the squared distance ``sum((x_i - x_j) ** 2)`` (same order as the
-  distance, without a square root that could merge two distinct values);
-* each row lists its k neighbours nearest first, ties broken by the lower index;
+* distances are those of the input values taken exactly (float32 inputs widen to float64
+  without rounding): cosine ``1 - x_i.x_j / (|x_i| |x_j|)``; euclidean is ranked by the squared
+  distance ``sum((x_i - x_j) ** 2)`` (same order as the distance);
+* distances are compared on a grid, and equal grid cells are ties, broken by the lower index:
+  cosine distance rounded to a multiple of ``2**-32`` (absolute, about 2.3e-10), squared
+  euclidean distance rounded to 32 significant bits (relative, 2**-32 to 2**-31 of the value),
+  both rounding halves upwards;
+* each row lists its k neighbours nearest first by (grid cell, index);
 * ``include_self=False`` (default): a point is never its own neighbour;
   ``include_self=True``: the point itself is always first, followed by its k - 1 nearest
   other points under the rule above. This matches the authors' sklearn code (a point is
   among its own K) and makes duplicate rows deterministic: a duplicate of i ties with i at
   distance 0, and "self first" is the tie-break that keeps i in its own list.
+
+Why a grid: two distances that are mathematically equal (a duplicate, a scaled copy under
+cosine, a permuted copy, the many equal distances of lattice data) come out of any floating-
+point computation with different rounding, so ordering raw float64 values orders true ties by
+rounding noise, and differently on another BLAS or device. Rounding the exact value to a grid
+gives a total, transitive order (cell, then index) that no computation can change. The grid is
+several hundred times coarser than the float64 error bound at d = 2048 (cosine ``1.25 (2d +
+10) 2**-53`` absolute, euclidean ``1.25 (d + 4) 2**-53`` relative), so a float64 estimate
+almost always names its cell outright (near d = 2**21 the bound reaches the grid: still exact,
+only more exact arithmetic). When the estimate's error interval straddles a cell boundary and
+the choice changes the order within the row, the cell is settled in exact integer arithmetic
+on the inputs. The consequence, by design: **two distances closer than the grid may tie even
+though they are mathematically distinct** (then the lower index comes first), and two
+distinct distances on either side of a cell boundary never tie, however close. float32
+features carry about 2**-24 relative precision, so such near-equal distances are below what
+the data resolve.
 
 How it is computed fast: a float32 GEMM over square tiles of the upper triangle only (the
 self-distance matrix is symmetric, so each tile serves the rows of both its row block and
@@ -20,13 +40,13 @@ block maxima over runs of 32 scores, and are folded into the row's list tile by 
 full N x N matrix is never held; memory is O(N d + N k' + tile^2).
 
 Why it is still exact: every float32 score is within a proven bound ``eps`` of the exact
-value (GEMM rounding, gamma_d, plus the rounding of the inputs), so two candidates whose
-float32 scores differ by more than 2 eps are already in exact order. Each row's candidate
-list is split at those wide gaps into runs; only runs of two or more candidates get float64
-distances and are ordered by (distance, index). If the run holding the k-th candidate
-reaches the end of the list, a point outside it could still tie, so that row is scored
-against all points and every point within 2 eps is re-ranked in float64. The result does
-not depend on the thread count, the device, the tile size or the margin.
+value (GEMM rounding, gamma_d, plus the rounding of the inputs; widened by one grid cell),
+so two candidates whose float32 scores differ by more than 2 eps lie in different cells, in
+that order. Each row's candidate list is split at those wide gaps into runs; only runs of two
+or more candidates get float64 distances and are ordered by (cell, index). If the run holding
+the k-th candidate reaches the end of the list, a point outside it could still tie, so that
+row is scored against all points and every point within 2 eps is re-ranked. The result does
+not depend on the thread count, the device, the BLAS, the tile size or the margin.
 """
 
 from __future__ import annotations
@@ -35,6 +55,7 @@ import contextlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
@@ -104,15 +125,15 @@ def cosine_normalise(X64: np.ndarray, name: str = "X") -> np.ndarray:
     return X64 / norms[:, None]
 
 
-# ------------------------------------------------------------------------- float64 distances
+# ------------------------------------------------------------------- float64 distances, grid
 
 
 @dataclass(frozen=True)
 class Canonical:
-    """The float64 rows the distances are defined on, built only where needed.
+    """The input rows and what the float64 distances need, built only where needed.
 
-    Cosine: ``x / sqrt(sum(x * x))`` (the norms are stored once); euclidean: ``x`` itself.
-    Row by row this gives the same bits as building the whole float64 matrix.
+    Cosine: the float64 row norms ``sqrt(sum(x * x))`` are stored once; ``rows`` gives the unit
+    rows ``x / norm`` (used by ``crossmodal.bridging.retrieval``); euclidean: ``x`` itself.
     """
 
     X: np.ndarray  # validated input, float32 or float64
@@ -124,23 +145,152 @@ class Canonical:
         return x / self.norms[idx, None] if self.norms is not None else x
 
 
-def pair_distances(canon: Canonical, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Canonical float64 distance of each pair (rows[t], cols[t]).
+_U64 = 2.0**-53  # unit roundoff of float64
+_GRID_BITS = 32
+_COSINE_CELL = 2.0**-_GRID_BITS  # cosine distance: absolute cell width
+_DROP = 52 - (_GRID_BITS - 1)  # float64 fraction bits dropped: 32 significant bits kept
 
-    The per-pair elementwise product (difference) summed along a contiguous axis gives
-    identical bits for identical rows, so exact duplicates tie exactly.
+
+def _cosine_error(d: int) -> float:
+    """Bound on |float64 estimate - exact| of a cosine distance in ``_distance_bounds``.
+
+    Norms: relative error (d/2 + 1) u each; dot product: gamma_d |x_i| |x_j|; the quotient and
+    ``1 - c``: a few u. Altogether below (2d + 6) u; the factor and the + 10 are slack.
     """
-    out = np.empty(len(rows), dtype=np.float64)
-    step = max(1, (1 << 20) // canon.X.shape[1])  # gathered chunks stay cache-sized
-    for s in range(0, len(rows), step):
-        a = canon.rows(rows[s : s + step])
-        b = canon.rows(cols[s : s + step])
+    return _SAFETY * (2 * d + 10) * _U64
+
+
+def _euclidean_error(d: int) -> float:
+    """Relative bound of the float64 squared distance: d + 2 roundings of non-negative terms."""
+    return _SAFETY * (d + 4) * _U64
+
+
+def _distance_bounds(canon: Canonical, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float64 lower and upper bounds of the exact distance of each pair (rows[t], cols[t]).
+
+    Any summation order (BLAS, SIMD width) is covered by the bound, so only the bounds, never
+    the bits of the estimate, decide an order.
+    """
+    n_pairs, d = len(rows), canon.X.shape[1]
+    est = np.empty(n_pairs, dtype=np.float64)
+    step = max(1, (1 << 16) // d)  # ~0.5 MB per float64 operand: stays in cache
+    for s in range(0, n_pairs, step):
+        a = canon.X[rows[s : s + step]].astype(np.float64)
+        b = canon.X[cols[s : s + step]].astype(np.float64)
         if canon.metric == "cosine":
-            out[s : s + step] = 1.0 - (a * b).sum(axis=1)
+            est[s : s + step] = np.einsum("ij,ij->i", a, b)
         else:
-            diff = a - b
-            out[s : s + step] = (diff * diff).sum(axis=1)
-    return out
+            a -= b
+            est[s : s + step] = np.einsum("ij,ij->i", a, a)
+    if canon.norms is not None:  # cosine
+        est = 1.0 - est / (canon.norms[rows] * canon.norms[cols])
+        err = _cosine_error(d)
+        return np.nextafter(est - err, -np.inf), np.nextafter(est + err, np.inf)
+    err = _euclidean_error(d) + 4 * _U64  # + the roundings of the two products below
+    return np.maximum(est * (1.0 - err), 0.0), est * (1.0 + err)
+
+
+def _cells_of_floats(metric: str, x: np.ndarray) -> np.ndarray:
+    """Grid cell (int64, monotone in x) of float64 distances.
+
+    Cosine: ``floor(x 2**32 + 1/2)`` (exact: x 2**32 < 2**34 keeps 1/2 representable).
+    Euclidean (x >= 0): the bit pattern of a non-negative float64 grows with its value, so
+    rounding it to 32 significant bits is an integer add and shift on the pattern.
+    """
+    if metric == "cosine":
+        return np.floor(x * 2.0**_GRID_BITS + 0.5).astype(np.int64)
+    bits = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64)
+    return ((bits + np.uint64(1 << (_DROP - 1))) >> np.uint64(_DROP)).astype(np.int64)
+
+
+def _exact_integers(x: np.ndarray, y: np.ndarray) -> tuple[list[int], list[int], int]:
+    """x and y as integers on one power-of-two scale: x = X * 2**e exactly (e shared)."""
+    m, e = np.frexp(np.concatenate([x, y]).astype(np.float64))
+    mant = (m * 2.0**53).astype(np.int64).tolist()  # exact: m has 53 significant bits
+    exps = (e.astype(np.int64) - 53).tolist()
+    e0 = min((b for a, b in zip(mant, exps, strict=True) if a), default=0)
+    ints = [a << (b - e0) if a else 0 for a, b in zip(mant, exps, strict=True)]
+    return ints[: len(x)], ints[len(x) :], e0
+
+
+def _at_most_times_sqrt(lhs: int, t: int, m: int) -> bool:
+    """lhs <= t * sqrt(m) for integers (m >= 0), exactly."""
+    if t >= 0:
+        return lhs <= 0 or lhs * lhs <= t * t * m
+    return lhs < 0 and lhs * lhs >= t * t * m
+
+
+def _exact_cosine_cell(x: np.ndarray, y: np.ndarray, lo: int, hi: int) -> int:
+    """The cell of the exact cosine distance, known to lie in lo..hi.
+
+    Cell >= b  <=>  1 - c >= (2b - 1) / 2**33  <=>  P 2**33 <= T sqrt(|X|^2 |Y|^2) with
+    T = 2**33 - 2b + 1 and c = P / sqrt(|X|^2 |Y|^2) on the integer vectors (scale cancels).
+    """
+    X, Y, _ = _exact_integers(x, y)
+    p = sum(a * b for a, b in zip(X, Y, strict=True))
+    m = sum(a * a for a in X) * sum(b * b for b in Y)
+    one = 1 << (_GRID_BITS + 1)
+    cell = lo
+    while cell < hi and _at_most_times_sqrt(p * one, one - 2 * (cell + 1) + 1, m):
+        cell += 1
+    return cell
+
+
+def _float_pattern(q: Fraction) -> Fraction:
+    """The IEEE float64 bit pattern extended to all reals q >= 0: exact (an integer) at every
+    float64, linear in between, so that rounding it is rounding q on the float64 grid."""
+    if q == 0:
+        return Fraction(0)
+    e = q.numerator.bit_length() - q.denominator.bit_length()  # floor(log2 q) or one above
+    if q < Fraction(2) ** e:
+        e -= 1
+    if e < -1022:  # subnormal range: pattern = q / 2**-1074
+        return q * 2**1074
+    return (e + 1023) * 2**52 + (q / Fraction(2) ** e - 1) * 2**52
+
+
+def _exact_euclidean_cell(x: np.ndarray, y: np.ndarray) -> int:
+    X, Y, e = _exact_integers(x, y)
+    q = Fraction(sum((a - b) ** 2 for a, b in zip(X, Y, strict=True))) * Fraction(2) ** (2 * e)
+    return math.floor((_float_pattern(q) + 2 ** (_DROP - 1)) / 2**_DROP)
+
+
+def _ambiguous_that_matter(lo: np.ndarray, hi: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Pairs whose cell is uncertain (lo < hi) and could share a cell with another pair of
+    their group; any other uncertain pair sorts the same whichever of its cells is true."""
+    amb = np.flatnonzero(lo != hi)
+    if not len(amb):
+        return amb
+    order = np.argsort(groups, kind="stable")
+    g_sorted = groups[order]
+    first = np.searchsorted(g_sorted, groups[amb], "left")
+    last = np.searchsorted(g_sorted, groups[amb], "right")
+    keep = [
+        a
+        for a, f, t in zip(amb.tolist(), first.tolist(), last.tolist(), strict=True)
+        if np.count_nonzero((lo[order[f:t]] <= hi[a]) & (hi[order[f:t]] >= lo[a])) > 1  # itself + another
+    ]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def pair_cells(canon: Canonical, rows: np.ndarray, cols: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Grid cell of the exact distance of each pair (rows[t], cols[t]), for sorting.
+
+    Pairs are compared only within their group (``groups[t]``, e.g. one row's near-tie run).
+    The float64 bounds name the cell of almost every pair; a pair whose bounds straddle a
+    cell boundary is settled in exact integer arithmetic when another pair of its group could
+    fall into one of its cells, otherwise its lower cell orders it correctly. Exact duplicate
+    rows have distance 0 exactly and land in cell 0.
+    """
+    lower, upper = _distance_bounds(canon, rows, cols)
+    lo, hi = _cells_of_floats(canon.metric, lower), _cells_of_floats(canon.metric, upper)
+    for t in _ambiguous_that_matter(lo, hi, groups).tolist():
+        x, y = canon.X[rows[t]], canon.X[cols[t]]
+        if canon.metric == "cosine":
+            lo[t] = _exact_cosine_cell(x, y, int(lo[t]), int(hi[t]))
+        else:
+            lo[t] = _exact_euclidean_cell(x, y)
+    return lo
 
 
 # ------------------------------------------------------------------------ float32 fast pass
@@ -225,8 +375,9 @@ def _euclidean_operands(X: np.ndarray, name: str) -> tuple[Canonical, np.ndarray
         sq = (xs * xs).sum(axis=1)
         A[c, :d], A[c, d], A[c, d + 1] = 2.0 * xs, -sq, -1.0
         B[c, :d], B[c, d], B[c, d + 1] = xs, 1.0, sq
-    # |sum of the d + 2 terms| <= (|x_i| + |x_j|)^2 <= (r_i + 1)^2 in scaled units.
-    eps = _SAFETY * (d + 10) * _U32 * (r + 1.0) ** 2
+    # |sum of the d + 2 terms| <= (|x_i| + |x_j|)^2 <= (r_i + 1)^2 in scaled units. Plus a
+    # grid cell (relative, <= 2^-31 of that), so a gap over 2 eps also separates cells.
+    eps = (_SAFETY * (d + 10) * _U32 + 2.0 ** (1 - _GRID_BITS)) * (r + 1.0) ** 2
     return Canonical(X, "euclidean", None), A, B, eps
 
 
@@ -359,7 +510,7 @@ def _fallback_rows(
     A: torch.Tensor, B: torch.Tensor, canon: Canonical, rows: np.ndarray, eps: np.ndarray, k: int
 ) -> np.ndarray:
     """Rows whose candidates end inside a near-tie run: score them against all points and
-    re-rank in float64 every point within 2 eps of the k-th float32 score."""
+    re-rank by (cell, index) every point within 2 eps of the k-th float32 score."""
     n = A.shape[0]
     out = np.empty((len(rows), k), dtype=np.int64)
     step = max(1, (1 << 24) // n)
@@ -376,9 +527,9 @@ def _fallback_rows(
         slot = np.arange(len(r)) - (np.cumsum(counts) - counts)[r]
         cand = np.full((len(rr), int(counts.max())), n, dtype=np.int64)  # padding sorts last
         cand[r, slot] = c
-        d64 = np.full(cand.shape, np.inf)
-        d64[r, slot] = pair_distances(canon, rr[r], c)
-        order = np.lexsort((cand, d64), axis=-1)[:, :k]
+        cell = np.full(cand.shape, np.iinfo(np.int64).max)
+        cell[r, slot] = pair_cells(canon, rr[r], c, r)
+        order = np.lexsort((cand, cell), axis=-1)[:, :k]
         out[s : s + step] = np.take_along_axis(cand, order, axis=1)
     return out
 
@@ -388,9 +539,10 @@ def _exact_from_candidates(
 ) -> np.ndarray:
     """Exact top-k from each row's float32 top-k' (scores descending).
 
-    Every float32 score is within eps of the exact one, so two candidates whose float32
-    scores differ by more than 2 eps are already in exact order. Split each row's candidate
-    list at those wide gaps into runs; only runs of two or more need float64 distances, and
+    Every float32 score is within eps of the exact one (eps includes half a grid cell), so
+    two candidates whose float32 scores differ by more than 2 eps lie in different cells, in
+    that order. Split each row's candidate list at those wide gaps into runs; only runs of
+    two or more need their cells, and
     the run holding the k-th candidate must end before the list does (else a point outside
     the list could tie with it: such rows go to the full fallback).
     """
@@ -416,11 +568,12 @@ def _exact_from_candidates(
         shared[:, :-1] |= ~w
         need = shared & relevant  # members of multi-point runs
         r_need, c_need = np.nonzero(need)
-        d64 = np.zeros((len(ok), kk))
-        d64[r_need, c_need] = pair_distances(canon, ok[r_need], idx[ok][r_need, c_need])
+        cell = np.zeros((len(ok), kk), dtype=np.int64)
+        groups = r_need * kk + run[r_need, c_need]  # one row's run: the pairs ever compared
+        cell[r_need, c_need] = pair_cells(canon, ok[r_need], idx[ok][r_need, c_need], groups)
         run_key = np.where(relevant, run, np.iinfo(np.int64).max)
         cand = idx[ok]
-        order = np.lexsort((cand, d64, run_key), axis=-1)[:, :k]
+        order = np.lexsort((cand, cell, run_key), axis=-1)[:, :k]
         result[ok] = np.take_along_axis(cand, order, axis=1)
     bad = todo[~covered]
     if len(bad):
@@ -457,7 +610,8 @@ def knn_indices(
         progress: show a tqdm bar (stderr) over the tiles.
 
     Returns:
-        int64 (N, k): row i lists i's neighbours nearest first; ties go to the lower index;
+        int64 (N, k): row i lists i's neighbours nearest first; ties (equal exact distances,
+        or distances within one 2**-32 grid cell, see the module docstring) go to the lower index;
         with ``include_self`` column 0 is i itself.
 
     Raises:
@@ -484,6 +638,7 @@ def knn_indices(
 
     if metric == "cosine":
         canon, A_np, eps = _cosine_operands(Xv, "X")
+        eps = eps + _COSINE_CELL  # a gap over 2 eps then also separates grid cells
         B_np = A_np
     else:
         canon, A_np, B_np, eps = _euclidean_operands(Xv, "X")
