@@ -218,6 +218,43 @@ def test_cosine_grid_midpoints_are_settled_exactly(monkeypatch: pytest.MonkeyPat
     assert calls  # the float64 bounds straddled a midpoint: the exact path decided
 
 
+def test_euclidean_grid_midpoints_are_settled_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # From the origin, squared distances 2**32 + 1 (a midpoint of the 32-significant-bit grid,
+    # rounds up) and 2**32 + 2 share a cell; 2**32 is one cell nearer; 2**32 + 3 rounds up to
+    # 2**32 + 4, the next cell.
+    import crossmodal.metrics.knn as knn_module
+
+    q = 2**32
+    squares = [q + 3, q + 2, q + 1, q, q + 1]  # index order differs from distance order
+    rows = [[0, 0, 0, 0, 0]] + [[2**16, *four_squares(sq - q)] for sq in squares]
+    rows += [[2**20, k, 0, 0, 0] for k in range(6)]  # far away
+    X = np.array(rows, dtype=np.float64)
+
+    def cell(sq: int) -> Fraction:  # rounded to 32 significant bits, half up, in Fractions
+        e = sq.bit_length() - 32
+        return math.floor(Fraction(sq, 2**e) + Fraction(1, 2)) * Fraction(2**e)
+
+    expected = sorted(range(1, 6), key=lambda j: (cell(squares[j - 1]), j))
+    calls = []
+    exact_cell = knn_module._exact_euclidean_cell
+    monkeypatch.setattr(knn_module, "_exact_euclidean_cell", lambda *a: calls.append(a) or exact_cell(*a))
+    assert knn_indices(X, 5, "euclidean")[0].tolist() == expected == [4, 2, 3, 5, 1]
+    assert calls
+
+
+def test_float_pattern_is_the_ieee_bit_pattern() -> None:
+    # The exact euclidean cell rounds this extension of the float64 bit pattern to the reals.
+    from crossmodal.metrics.knn import _float_pattern
+
+    rng = np.random.default_rng(8)
+    edges = [0.0, 5e-324, 2.0**-1022, 0.75 * 2.0**-1022, 1.0, np.finfo(np.float64).max]
+    values = np.r_[edges, np.ldexp(rng.random(50), rng.integers(-1074, 1023, 50))]
+    for v in values:
+        assert _float_pattern(Fraction(float(v))) == int(np.float64(v).view(np.uint64)), v
+    a, b = 1.0, float(np.nextafter(1.0, 2.0))
+    assert _float_pattern((Fraction(a) + Fraction(b)) / 2) == int(np.float64(a).view(np.uint64)) + Fraction(1, 2)
+
+
 def test_all_points_identical() -> None:
     X = np.ones((30, 4))
     for metric in ("cosine", "euclidean"):
