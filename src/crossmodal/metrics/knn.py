@@ -173,15 +173,14 @@ def _distance_bounds(canon: Canonical, rows: np.ndarray, cols: np.ndarray) -> tu
     """
     n_pairs, d = len(rows), canon.X.shape[1]
     est = np.empty(n_pairs, dtype=np.float64)
-    step = max(1, (1 << 16) // d)  # ~0.5 MB per float64 operand: stays in cache
+    step = max(1, (1 << 18) // d)  # ~1 MB per gathered float32 operand: stays in cache
     for s in range(0, n_pairs, step):
-        a = canon.X[rows[s : s + step]].astype(np.float64)
-        b = canon.X[cols[s : s + step]].astype(np.float64)
-        if canon.metric == "cosine":
-            est[s : s + step] = np.einsum("ij,ij->i", a, b)
+        a, b = canon.X[rows[s : s + step]], canon.X[cols[s : s + step]]
+        if canon.metric == "cosine":  # float32 inputs: einsum widens them in cache-sized pieces
+            est[s : s + step] = np.einsum("ij,ij->i", a, b, dtype=np.float64)
         else:
-            a -= b
-            est[s : s + step] = np.einsum("ij,ij->i", a, a)
+            diff = a.astype(np.float64) - b
+            est[s : s + step] = np.einsum("ij,ij->i", diff, diff)
     if canon.norms is not None:  # cosine
         est = 1.0 - est / (canon.norms[rows] * canon.norms[cols])
         err = _cosine_error(d)
@@ -405,34 +404,172 @@ def _fold(
     best_i[row0 : row0 + nrows] = torch.gather(D_i, 1, j)
 
 
+def _fold_numpy(
+    best_v: np.ndarray, best_i: np.ndarray, row0: int, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray
+) -> None:
+    """``_fold`` on CPU: only the rows that got candidates are touched, and numpy sorts the
+    short rows (torch.topk costs about a millisecond per call on CPU whatever its size)."""
+    kk = best_v.shape[1]
+    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # rows are grouped
+    counts = np.diff(np.r_[first, len(rows)])
+    hit = row0 + rows[first]
+    group = np.repeat(np.arange(len(first)), counts)
+    slot = kk + np.arange(len(rows)) - first[group]
+    D_v = np.full((len(first), kk + int(counts.max())), _NEG_INF, dtype=best_v.dtype)
+    D_i = np.full(D_v.shape, -1, dtype=np.int64)
+    D_v[:, :kk], D_i[:, :kk] = best_v[hit], best_i[hit]
+    D_v[group, slot], D_i[group, slot] = vals, cols
+    top = np.argsort(-D_v, axis=1, kind="stable")[:, :kk]
+    best_v[hit] = np.take_along_axis(D_v, top, axis=1)
+    best_i[hit] = np.take_along_axis(D_i, top, axis=1)
+
+
+def _fold_any(
+    best_v: torch.Tensor, best_i: torch.Tensor, row0: int, rows: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor
+) -> None:
+    """``_fold``, in numpy on CPU (same lists up to the order of equal float32 scores)."""
+    if best_v.device.type == "cpu":
+        _fold_numpy(best_v.numpy(), best_i.numpy(), row0, rows.numpy(), cols.numpy(), vals.numpy())
+    else:
+        _fold(best_v, best_i, row0, rows, cols, vals)
+
+
 _CHUNK = 32  # scores per block maximum in the filter
+
+
+def _flat_nonzero(mask: torch.Tensor) -> torch.Tensor:
+    """Ascending flat indices of the True entries (int64).
+
+    On CPU numpy's nonzero is several times faster than torch's at one thread (and torch's
+    stalls badly with two threads on a busy machine); the tensor shares numpy's memory.
+    """
+    if mask.device.type == "cpu":
+        return torch.from_numpy(np.flatnonzero(mask.numpy()))
+    return torch.nonzero(mask.reshape(-1)).squeeze(1)
 
 
 def _filter_rows(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(row, col, score) of entries of S above their row's threshold, rows ascending.
 
     Block maxima over runs of _CHUNK columns are compared first (one cheap reduction), so
-    the exact compare and nonzero touch only the few runs that can hold a candidate.
+    the exact compare and nonzero touch only the few runs that can hold a candidate. Runs
+    are gathered by flat index (index_select copies whole rows of 32; advanced indexing
+    with two index tensors is ~10x slower on CPU).
     """
     m, w = S.shape
-    runs = S.view(m, w // _CHUNK, _CHUNK)
-    r, ch = torch.nonzero(runs.amax(dim=2) > tau[:, None], as_tuple=True)
-    sub = runs[r, ch]  # (q, _CHUNK)
-    q, j = torch.nonzero(sub > tau[r][:, None], as_tuple=True)
-    return r[q], ch[q] * _CHUNK + j, sub[q, j]
+    nb = w // _CHUNK
+    hit = _flat_nonzero(S.view(m, nb, _CHUNK).amax(dim=2) > tau[:, None])  # run ids r * nb + ch
+    r = torch.div(hit, nb, rounding_mode="floor")
+    sub = S.view(m * nb, _CHUNK).index_select(0, hit)  # (q, _CHUNK)
+    flat = _flat_nonzero(sub > tau.index_select(0, r)[:, None])
+    q = torch.div(flat, _CHUNK, rounding_mode="floor")
+    cols = (hit.index_select(0, q) - r.index_select(0, q) * nb) * _CHUNK + (flat - q * _CHUNK)
+    return r.index_select(0, q), cols, sub.view(-1).index_select(0, flat)
 
 
 def _filter_cols(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(col, row, score) of entries of S above their column's threshold, cols ascending."""
     m, w = S.shape
     runs = S.view(m // _CHUNK, _CHUNK, w)
-    ch, c = torch.nonzero(runs.amax(dim=1) > tau[None, :], as_tuple=True)
-    sub = runs[ch, :, c]  # (q, _CHUNK)
-    q, j = torch.nonzero(sub > tau[c][:, None], as_tuple=True)
-    cols, rows, vals = c[q], ch[q] * _CHUNK + j, sub[q, j]
+    hit = _flat_nonzero(runs.amax(dim=1) > tau[None, :])  # ch * w + c
+    ch = torch.div(hit, w, rounding_mode="floor")
+    c = hit - ch * w
+    # (q, _CHUNK), strided, but only the few runs that can hold one; numpy's mixed advanced
+    # indexing is ~3x faster than torch's on CPU.
+    if S.device.type == "cpu":
+        sub = torch.from_numpy(runs.numpy()[ch.numpy(), :, c.numpy()])
+    else:
+        sub = runs[ch, :, c]
+    flat = _flat_nonzero(sub > tau.index_select(0, c)[:, None])
+    q = torch.div(flat, _CHUNK, rounding_mode="floor")
+    cols, rows = c.index_select(0, q), ch.index_select(0, q) * _CHUNK + (flat - q * _CHUNK)
+    vals = sub.view(-1).index_select(0, flat)
     # Group by column; the int32 keys are unique, so an unstable sort is deterministic.
     order = torch.sort((cols * m + rows).to(torch.int32)).indices
     return cols[order], rows[order], vals[order]
+
+
+@contextlib.contextmanager
+def _threads(n: int) -> Iterator[None]:
+    old = torch.get_num_threads()
+    if n != old:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n != old:
+            torch.set_num_threads(old)
+
+
+def _seed_from_diagonal(S: torch.Tensor, best_v: torch.Tensor, best_i: torch.Tensor, s: int, kk: int) -> None:
+    """Exact float32 top-kk of the rows of diagonal tile S (self already -inf) into the
+    (empty) lists of rows s.. .
+
+    Every score at or above the kk-th largest maximum of the 32-score runs is a candidate:
+    kk runs reach that value, so the kk best scores are all among them. A top-k over the
+    whole tile costs ~10x more on CPU.
+    """
+    m, w = S.shape
+    nb = w // _CHUNK
+    if nb < kk:  # too few runs for the bound: plain top-k
+        v, i = torch.topk(S, kk, dim=1)
+        best_v[s : s + m] = v
+        best_i[s : s + m] = torch.where(torch.isinf(v), torch.full_like(i, -1), i + s)
+        return
+    runmax = S.view(m, nb, _CHUNK).amax(dim=2)
+    if S.device.type == "cpu":
+        kth = torch.from_numpy(np.partition(runmax.numpy(), nb - kk, axis=1)[:, nb - kk].copy())
+    else:
+        kth = torch.kthvalue(runmax, nb - kk + 1, dim=1).values
+    below = torch.nextafter(kth, torch.full_like(kth, _NEG_INF))  # the filter keeps > below
+    r, c, v = _filter_rows(S, below)
+    if len(r):
+        _fold_any(best_v, best_i, s, r, c + s, v)
+
+
+Tile = tuple[int, int, int, int]  # (first row, rows, first column, columns)
+
+
+def _tile_plan(n_pad: int, tile: int, kk: int) -> list[Tile]:
+    """Tiles covering the upper triangle of the score matrix, in scan order.
+
+    Blocks of ``tile`` rows; a diagonal block is split into two halves when both can seed
+    their rows (more than kk columns), so only 3/4 of its square is computed: two half-size
+    diagonal tiles, then the half-size tile between them. Diagonal tiles come first (they seed
+    every row's threshold), then the tiles within blocks, then the full off-diagonal tiles.
+    """
+    starts = range(0, n_pad, tile)
+    half = math.ceil(tile / 2 / _CHUNK) * _CHUNK
+    split = tile - half > kk
+    seeds: list[Tile] = []
+    inner: list[Tile] = []
+    for s in starts:
+        if split:
+            seeds += [(s, half, s, half), (s + half, tile - half, s + half, tile - half)]
+            inner.append((s, half, s + half, tile - half))
+        else:
+            seeds.append((s, tile, s, tile))
+    outer = [(s, tile, t, tile) for a, s in enumerate(starts) for t in starts[a + 1 :]]
+    return seeds + inner + outer
+
+
+def _select_tile(S: torch.Tensor, best_v: torch.Tensor, best_i: torch.Tensor, tile: Tile, kk: int) -> None:
+    """Fold the scores S of ``tile`` into the lists of its rows and of its columns."""
+    s, h, t, w = tile
+    if s == t:
+        S.fill_diagonal_(_NEG_INF)
+        _seed_from_diagonal(S, best_v, best_i, s, kk)
+        return
+    r, c, v = _filter_rows(S, best_v[s : s + h, -1])
+    c2, r2, v2 = _filter_cols(S, best_v[t : t + w, -1])
+    if len(r):
+        _fold_any(best_v, best_i, s, r, c + t, v)
+    if len(c2):
+        _fold_any(best_v, best_i, t, c2, r2 + s, v2)
+
+
+def _one_thread_inference() -> None:
+    torch.set_num_threads(1)  # OpenMP and MKL thread counts are per calling thread
 
 
 def _symmetric_topk(
@@ -441,8 +578,17 @@ def _symmetric_topk(
     """float32 top-kk scores (descending) and indices of every row, self excluded.
 
     Scores must be symmetric (A_i . B_j == A_j . B_i in exact arithmetic), so only tiles
-    with column block >= row block are computed; each serves both blocks' rows.
+    on and above the diagonal are computed; each serves both its rows and its columns.
+
+    On CPU the selection (many small ops) runs in one helper thread whose torch ops use one
+    thread: a barrier per op costs more than it gains (and stalls badly on a busy machine),
+    and switching the process's thread count per tile costs ~1 ms each time. While the
+    helper selects from one tile, the main thread computes the next one with all threads
+    (two buffers). The helper handles the tiles one at a time in a fixed order, so the
+    lists do not depend on the timing.
     """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from tqdm.auto import tqdm
 
     n = A.shape[0]
@@ -458,47 +604,42 @@ def _symmetric_topk(
         B = A if B is A else torch.cat([B, B.new_zeros(n_pad - n, B.shape[1])])
     best_v = torch.full((n_pad, kk), _NEG_INF, device=dev)
     best_i = torch.full((n_pad, kk), -1, dtype=torch.int64, device=dev)
-    starts = list(range(0, n_pad, tile))
-    buf = torch.empty(tile, tile, device=dev)
-    bar = tqdm(total=blocks * (blocks + 1) // 2, disable=not progress, desc="kNN tiles", unit="tile", leave=False)
+    plan = _tile_plan(n_pad, tile, kk)
+    last_seed = max(j for j, (s, _, t, _) in enumerate(plan) if s == t)
+    bufs = [torch.empty(tile * tile, device=dev) for _ in range(2)]
+    bar = tqdm(total=len(plan), disable=not progress, desc="kNN tiles", unit="tile", leave=False)
 
-    def scores(s: int, t: int) -> torch.Tensor:
-        torch.mm(A[s : s + tile], B[t : t + tile].T, out=buf)
-        if t + tile > n:  # padding columns (and rows) never win
-            buf[:, max(n - t, 0) :] = _NEG_INF
-            buf[max(n - s, 0) :, :] = _NEG_INF
-        return buf
+    def scores(tl: Tile, buf: torch.Tensor) -> torch.Tensor:
+        s, h, t, w = tl
+        out = buf[: h * w].view(h, w)
+        torch.mm(A[s : s + h], B[t : t + w].T, out=out)
+        if max(s + h, t + w) > n:  # padding columns (and rows) never win
+            out[:, max(n - t, 0) :] = _NEG_INF
+            out[max(n - s, 0) :, :] = _NEG_INF
+        return out
 
-    # Diagonal tiles first: an exact top-k' inside each block seeds every row's threshold.
-    for s in starts:
-        S = scores(s, s)
-        S.fill_diagonal_(_NEG_INF)
-        v, i = torch.topk(S, kk, dim=1)
-        best_v[s : s + tile] = v
-        best_i[s : s + tile] = torch.where(torch.isinf(v), torch.full_like(i, -1), i + s)  # never self
-        bar.update(1)
-    best_v[n:] = float("inf")
+    def select(S: torch.Tensor, j: int) -> None:
+        with torch.inference_mode():  # thread-local, like the thread count
+            _select_tile(S, best_v, best_i, plan[j], kk)
+            if j == last_seed:  # every row seeded: padding rows accept nothing from now on
+                best_v[n:] = float("inf")
 
-    # Off-diagonal tiles: keep only scores above the row's current k'-th best, folding them in
-    # tile by tile so the thresholds tighten as the scan goes on.
-    threads = torch.get_num_threads()
-    for a, s in enumerate(starts):
-        for t in starts[a + 1 :]:
-            S = scores(s, t)
-            # The selection is many small ops: one thread each avoids a barrier per op, which
-            # costs more than it gains (and stalls badly on a busy machine); GEMMs keep all.
-            if dev.type == "cpu":
-                torch.set_num_threads(1)
-            try:
-                r, c, v = _filter_rows(S, best_v[s : s + tile, -1])
-                c2, r2, v2 = _filter_cols(S, best_v[t : t + tile, -1])
-                if len(r):
-                    _fold(best_v, best_i, s, r, c + t, v)
-                if len(c2):
-                    _fold(best_v, best_i, t, c2, r2 + s, v2)
-            finally:
-                torch.set_num_threads(threads)
+    if dev.type != "cpu":
+        for j, tl in enumerate(plan):
+            select(scores(tl, bufs[0]), j)
             bar.update(1)
+    else:
+        with ThreadPoolExecutor(1, initializer=_one_thread_inference) as helper:
+            pending: Future[None] | None = None
+            for j, tl in enumerate(plan):
+                S = scores(tl, bufs[j % 2])  # the helper is reading the other buffer
+                if pending is not None:
+                    pending.result()
+                    bar.update(1)
+                pending = helper.submit(select, S, j)
+            if pending is not None:
+                pending.result()
+                bar.update(1)
     bar.close()
     return best_v[:n], best_i[:n]
 
@@ -606,7 +747,7 @@ def knn_indices(
         tile: tile edge in rows (memory ~ tile^2 floats, at most 46340); default 2048 (CPU),
             8192 (CUDA).
         margin: extra candidates kept per row for the near-tie re-check (default
-            2 + ceil(d / 512)); a speed knob only, results do not depend on it.
+            2 + ceil(d / 256)); a speed knob only, results do not depend on it.
         progress: show a tqdm bar (stderr) over the tiles.
 
     Returns:
@@ -633,7 +774,7 @@ def knn_indices(
     if margin is None:
         # More near-ties at the k-th candidate as eps grows with d; a short list sends rows
         # to the (slower, still exact) fallback, a long one costs filter work.
-        margin = 2 + math.ceil(Xv.shape[1] / 512)
+        margin = 2 + math.ceil(Xv.shape[1] / 256)
     kk = min(k_other + max(1, int(margin)), n - 1)
 
     if metric == "cosine":
