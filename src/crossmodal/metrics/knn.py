@@ -326,10 +326,12 @@ def _first_nonfinite_row(X: np.ndarray, rows: np.ndarray, name: str) -> None:
     raise ValueError(f"{name} row {int(rows[0])} is too large: its squared norm overflows float64")
 
 
-def _cosine_operands(X: np.ndarray, name: str) -> tuple[Canonical, np.ndarray, np.ndarray]:
+def _cosine_operands(X: np.ndarray, name: str, rows: int = 0) -> tuple[Canonical, np.ndarray, np.ndarray]:
+    """Canonical form, float32 unit rows (zero rows appended up to ``rows``), eps per row."""
     n, d = X.shape
     norms = np.empty(n)
-    A = np.empty((n, d), dtype=np.float32)
+    A = np.empty((max(n, rows), d), dtype=np.float32)
+    A[n:] = 0.0
     for c in _row_chunks(n, d):
         x = X[c].astype(np.float64, copy=False)
         nr = np.sqrt((x * x).sum(axis=1))
@@ -348,7 +350,11 @@ def _cosine_operands(X: np.ndarray, name: str) -> tuple[Canonical, np.ndarray, n
     return Canonical(X, "cosine", norms), A, eps
 
 
-def _euclidean_operands(X: np.ndarray, name: str) -> tuple[Canonical, np.ndarray, np.ndarray, np.ndarray]:
+def _euclidean_operands(
+    X: np.ndarray, name: str, rows: int = 0
+) -> tuple[Canonical, np.ndarray, np.ndarray, np.ndarray]:
+    """Canonical form, augmented float32 rows A and B (zero rows appended up to ``rows``),
+    eps per row."""
     n, d = X.shape
     mean = np.zeros(d)
     for c in _row_chunks(n, d):
@@ -367,8 +373,8 @@ def _euclidean_operands(X: np.ndarray, name: str) -> tuple[Canonical, np.ndarray
     scale = float(r.max()) or 1.0
     r /= scale
     # Augmented rows: A_i . B_j = 2 x_i.x_j - |x_i|^2 - |x_j|^2 = -|x_i - x_j|^2 in one GEMM.
-    A = np.empty((n, d + 2), dtype=np.float32)
-    B = np.empty((n, d + 2), dtype=np.float32)
+    A = np.zeros((max(n, rows), d + 2), dtype=np.float32)
+    B = np.zeros((max(n, rows), d + 2), dtype=np.float32)
     for c in _row_chunks(n, d):
         xs = (X[c].astype(np.float64, copy=False) - mean) / scale
         sq = (xs * xs).sum(axis=1)
@@ -484,9 +490,12 @@ def _filter_cols(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torc
     q = torch.div(flat, _CHUNK, rounding_mode="floor")
     cols, rows = c.index_select(0, q), ch.index_select(0, q) * _CHUNK + (flat - q * _CHUNK)
     vals = sub.view(-1).index_select(0, flat)
-    # Group by column; the int32 keys are unique, so an unstable sort is deterministic.
-    order = torch.sort((cols * m + rows).to(torch.int32)).indices
-    return cols[order], rows[order], vals[order]
+    # Group by column, rows ascending within (they are ascending per column already).
+    if S.device.type == "cpu":
+        order = torch.from_numpy(np.argsort(cols.numpy(), kind="stable"))
+    else:  # the int32 keys are unique, so an unstable sort is deterministic
+        order = torch.sort((cols * m + rows).to(torch.int32)).indices
+    return cols.index_select(0, order), rows.index_select(0, order), vals.index_select(0, order)
 
 
 @contextlib.contextmanager
@@ -572,10 +581,19 @@ def _one_thread_inference() -> None:
     torch.set_num_threads(1)  # OpenMP and MKL thread counts are per calling thread
 
 
+def _blocking(n: int, tile: int, kk: int) -> tuple[int, int]:
+    """(tile, padded row count): equal blocks (no thin last block with weak thresholds), each
+    a multiple of _CHUNK rows and more than kk."""
+    blocks = math.ceil(n / max(tile, kk + 1))
+    tile = math.ceil(n / blocks / _CHUNK) * _CHUNK
+    return tile, math.ceil(n / tile) * tile
+
+
 def _symmetric_topk(
-    A: torch.Tensor, B: torch.Tensor, kk: int, tile: int, progress: bool
+    A: torch.Tensor, B: torch.Tensor, n: int, kk: int, tile: int, progress: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """float32 top-kk scores (descending) and indices of every row, self excluded.
+    """float32 top-kk scores (descending) and indices of each of the first n rows, self
+    excluded; A and B may hold zero rows beyond n (padding up to whole blocks).
 
     Scores must be symmetric (A_i . B_j == A_j . B_i in exact arithmetic), so only tiles
     on and above the diagonal are computed; each serves both its rows and its columns.
@@ -591,17 +609,12 @@ def _symmetric_topk(
 
     from tqdm.auto import tqdm
 
-    n = A.shape[0]
     dev = A.device
-    # Equal blocks (no thin last block with weak thresholds), a multiple of _CHUNK rows;
-    # padding rows score -inf against everything and accept nothing (threshold +inf).
-    blocks = math.ceil(n / max(tile, kk + 1))
-    tile = math.ceil(n / blocks / _CHUNK) * _CHUNK
-    blocks = math.ceil(n / tile)
-    n_pad = blocks * tile
-    if n_pad > n:
-        A = torch.cat([A, A.new_zeros(n_pad - n, A.shape[1])])
-        B = A if B is A else torch.cat([B, B.new_zeros(n_pad - n, B.shape[1])])
+    # Padding rows score -inf against everything and accept nothing (threshold +inf).
+    tile, n_pad = _blocking(n, tile, kk)
+    if A.shape[0] < n_pad:
+        A = torch.cat([A[:n], A.new_zeros(n_pad - n, A.shape[1])])
+        B = A if B is A else torch.cat([B[:n], B.new_zeros(n_pad - n, B.shape[1])])
     best_v = torch.full((n_pad, kk), _NEG_INF, device=dev)
     best_i = torch.full((n_pad, kk), -1, dtype=torch.int64, device=dev)
     plan = _tile_plan(n_pad, tile, kk)
@@ -777,17 +790,19 @@ def knn_indices(
         margin = 2 + math.ceil(Xv.shape[1] / 256)
     kk = min(k_other + max(1, int(margin)), n - 1)
 
+    tile = min(max(1, int(tile)), 46340)
+    n_pad = _blocking(n, tile, kk)[1]  # built padded: no copy of the operands later
     if metric == "cosine":
-        canon, A_np, eps = _cosine_operands(Xv, "X")
+        canon, A_np, eps = _cosine_operands(Xv, "X", n_pad)
         eps = eps + _COSINE_CELL  # a gap over 2 eps then also separates grid cells
         B_np = A_np
     else:
-        canon, A_np, B_np, eps = _euclidean_operands(Xv, "X")
+        canon, A_np, B_np, eps = _euclidean_operands(Xv, "X", n_pad)
     with _full_fp32_matmul(), torch.inference_mode():
         A = torch.from_numpy(A_np).to(dev)
         B = A if B_np is A_np else torch.from_numpy(B_np).to(dev)
-        vals, idx = _symmetric_topk(A, B, kk, min(max(1, int(tile)), 46340), progress)
-        out = _exact_from_candidates(vals.cpu().numpy(), idx.cpu().numpy(), eps, k_other, canon, A, B)
+        vals, idx = _symmetric_topk(A, B, n, kk, tile, progress)
+        out = _exact_from_candidates(vals.cpu().numpy(), idx.cpu().numpy(), eps, k_other, canon, A[:n], B[:n])
     if include_self:
         out = np.hstack([self_col, out])
     return np.ascontiguousarray(out, dtype=np.int64)
