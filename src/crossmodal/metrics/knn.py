@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -577,6 +578,51 @@ def _select_tile(S: torch.Tensor, best_v: torch.Tensor, best_i: torch.Tensor, ti
         _fold_any(best_v, best_i, t, c2, r2 + s, v2)
 
 
+class _GemmThreads:
+    """Threads for the main thread's GEMMs while the helper selects: all of them, or one fewer
+    so that the GEMM and the selection each own a core.
+
+    Which is faster depends on d (the GEMM's share) and on the machine's load (a GEMM split
+    over cores that other processes also use waits for its slowest thread), so it is
+    measured: seconds per score of each choice (moving average), the faster one taken, the
+    other retried every ``explore`` tiles. Only the speed depends on it, never the result.
+    """
+
+    def __init__(self, threads: int, explore: int = 16) -> None:
+        self.restore = threads
+        self.choices = [threads, threads - 1] if threads > 1 else [threads]
+        self.cost: dict[int, float] = {}
+        self.explore = explore
+        self.tiles = 0
+        self.current = threads
+
+    def __enter__(self) -> _GemmThreads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.current != self.restore:
+            torch.set_num_threads(self.restore)
+
+    def start_tile(self) -> float:
+        untried = [c for c in self.choices if c not in self.cost]
+        if untried:
+            pick = untried[0]
+        else:
+            pick = min(self.choices, key=self.cost.__getitem__)
+            if self.tiles % self.explore == self.explore - 1:
+                pick = max(self.choices, key=self.cost.__getitem__)
+        if pick != self.current:
+            torch.set_num_threads(pick)
+            self.current = pick
+        self.tiles += 1
+        return time.perf_counter()
+
+    def end_tile(self, start: float, scores: int) -> None:
+        per_score = (time.perf_counter() - start) / scores
+        old = self.cost.get(self.current)
+        self.cost[self.current] = per_score if old is None else 0.7 * old + 0.3 * per_score
+
+
 def _one_thread_inference() -> None:
     torch.set_num_threads(1)  # OpenMP and MKL thread counts are per calling thread
 
@@ -642,13 +688,16 @@ def _symmetric_topk(
             select(scores(tl, bufs[0]), j)
             bar.update(1)
     else:
-        with ThreadPoolExecutor(1, initializer=_one_thread_inference) as helper:
+        chooser = _GemmThreads(torch.get_num_threads())
+        with ThreadPoolExecutor(1, initializer=_one_thread_inference) as helper, chooser:
             pending: Future[None] | None = None
             for j, tl in enumerate(plan):
+                start = chooser.start_tile()
                 S = scores(tl, bufs[j % 2])  # the helper is reading the other buffer
-                if pending is not None:
+                if pending is not None:  # a tile's time: its GEMM and the previous selection
                     pending.result()
                     bar.update(1)
+                    chooser.end_tile(start, tl[1] * tl[3])
                 pending = helper.submit(select, S, j)
             if pending is not None:
                 pending.result()
