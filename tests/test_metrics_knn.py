@@ -297,6 +297,33 @@ def test_independent_of_tile_margin_threads_and_dtype() -> None:
     np.testing.assert_array_equal(knn_indices(X, 10), expected)  # repeatable
 
 
+def test_tile_plan_covers_every_pair_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import crossmodal.metrics.knn as knn_module
+
+    monkeypatch.setattr(knn_module, "_MIN_TILE_WORK", 0)  # split diagonal blocks down to kk
+    for n, tile, kk in ((1000, 256, 5), (1000, 1000, 40), (333, 64, 3), (70, 2048, 10)):
+        tile, n_pad = knn_module._blocking(n, tile, kk)
+        seen = np.zeros((n_pad, n_pad), dtype=np.int64)
+        for s, h, t, w in knn_module._tile_plan(n_pad, tile, 8, kk):
+            assert h % 32 == 0 and w % 32 == 0 and t >= s
+            seen[s : s + h, t : t + w] += 1
+            if s != t:
+                seen[t : t + w, s : s + h] += 1  # an off-diagonal tile serves its columns too
+        np.testing.assert_array_equal(seen, 1)
+
+
+def test_deeply_split_diagonal_blocks_match_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    import crossmodal.metrics.knn as knn_module
+
+    monkeypatch.setattr(knn_module, "_MIN_TILE_WORK", 0)
+    rng = np.random.default_rng(9)
+    X = with_duplicates(rng, 700, 24)
+    for metric in ("cosine", "euclidean"):
+        order = reference_order(X, metric, False)
+        for k in (1, 10, 30):
+            np.testing.assert_array_equal(knn_indices(X, k, metric, tile=350), order[:, :k])
+
+
 def test_output_type_and_sorted_nearest_first() -> None:
     rng = np.random.default_rng(6)
     X = rng.standard_normal((200, 6))

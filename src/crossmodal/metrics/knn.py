@@ -34,7 +34,8 @@ the data resolve.
 
 How it is computed fast: a float32 GEMM over square tiles of the upper triangle only (the
 self-distance matrix is symmetric, so each tile serves the rows of both its row block and
-its column block; a diagonal block is computed as three half-size tiles, 3/4 of its square),
+its column block; a diagonal block is halved recursively into two diagonal halves and the
+tile between them, 3/4 of the square per level, as far as the GEMMs stay large),
 with the top-k selection fused into the tiles as a threshold filter: only scores above a
 row's current k'-th best (k' = k + margin) become candidates, found via block maxima over
 runs of 32 scores, and are folded into the row's list tile by tile. The diagonal tiles come
@@ -546,25 +547,39 @@ def _seed_from_diagonal(S: torch.Tensor, best_v: torch.Tensor, best_i: torch.Ten
 Tile = tuple[int, int, int, int]  # (first row, rows, first column, columns)
 
 
-def _tile_plan(n_pad: int, tile: int, kk: int) -> list[Tile]:
+_MIN_TILE_WORK = 2**26  # multiply-adds: smaller GEMMs cost more in per-tile overhead than they save
+
+
+def _diagonal_tiles(s: int, size: int, d: int, kk: int) -> tuple[list[Tile], list[Tile]]:
+    """(seeds, inner tiles) covering the upper triangle of the diagonal block [s, s + size).
+
+    The block is halved recursively (two diagonal halves and the tile between them) while the
+    halves still seed their rows (more than kk columns) and their GEMMs are large enough to
+    pay for themselves; each level computes 3/4 of the square it replaces.
+    """
+    half = math.ceil(size / 2 / _CHUNK) * _CHUNK
+    if size - half <= kk or (size - half) ** 2 * d < _MIN_TILE_WORK:
+        return [(s, size, s, size)], []
+    seeds_a, inner_a = _diagonal_tiles(s, half, d, kk)
+    seeds_b, inner_b = _diagonal_tiles(s + half, size - half, d, kk)
+    return seeds_a + seeds_b, inner_a + inner_b + [(s, half, s + half, size - half)]
+
+
+def _tile_plan(n_pad: int, tile: int, d: int, kk: int) -> list[Tile]:
     """Tiles covering the upper triangle of the score matrix, in scan order.
 
-    Blocks of ``tile`` rows; a diagonal block is split into two halves when both can seed
-    their rows (more than kk columns), so only 3/4 of its square is computed: two half-size
-    diagonal tiles, then the half-size tile between them. Diagonal tiles come first (they seed
-    every row's threshold), then the tiles within blocks, then the full off-diagonal tiles.
+    Blocks of ``tile`` rows; diagonal blocks split as in ``_diagonal_tiles``. Diagonal tiles
+    come first (they seed every row's threshold), then the tiles within blocks, smallest
+    first, then the full off-diagonal tiles, so the thresholds tighten before the big tiles.
     """
     starts = range(0, n_pad, tile)
-    half = math.ceil(tile / 2 / _CHUNK) * _CHUNK
-    split = tile - half > kk
     seeds: list[Tile] = []
     inner: list[Tile] = []
     for s in starts:
-        if split:
-            seeds += [(s, half, s, half), (s + half, tile - half, s + half, tile - half)]
-            inner.append((s, half, s + half, tile - half))
-        else:
-            seeds.append((s, tile, s, tile))
+        block_seeds, block_inner = _diagonal_tiles(s, tile, d, kk)
+        seeds += block_seeds
+        inner += block_inner
+    inner.sort(key=lambda tl: tl[1] * tl[3])  # stable: a fixed order
     outer = [(s, tile, t, tile) for a, s in enumerate(starts) for t in starts[a + 1 :]]
     return seeds + inner + outer
 
@@ -669,7 +684,7 @@ def _symmetric_topk(
         B = A if B is A else torch.cat([B[:n], B.new_zeros(n_pad - n, B.shape[1])])
     best_v = torch.full((n_pad, kk), _NEG_INF, device=dev)
     best_i = torch.full((n_pad, kk), -1, dtype=torch.int64, device=dev)
-    plan = _tile_plan(n_pad, tile, kk)
+    plan = _tile_plan(n_pad, tile, A.shape[1], kk)
     last_seed = max(j for j, (s, _, t, _) in enumerate(plan) if s == t)
     bufs = [torch.empty(tile * tile, device=dev) for _ in range(2)]
     bar = tqdm(total=len(plan), disable=not progress, desc="kNN tiles", unit="tile", leave=False)
