@@ -324,6 +324,32 @@ def test_deeply_split_diagonal_blocks_match_reference(monkeypatch: pytest.Monkey
             np.testing.assert_array_equal(knn_indices(X, k, metric, tile=350), order[:, :k])
 
 
+def test_worker_threads_leave_no_trace_and_pass_errors_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import crossmodal.metrics.knn as knn_module
+
+    X = np.random.default_rng(10).standard_normal((500, 8))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)  # the CPU tile runner needs two or more
+        knn_indices(X, 5, tile=64)
+        seen = []
+        probe = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        probe.start()
+        probe.join()
+        assert torch.get_num_threads() == 2 and seen == [2]
+
+        def broken(*args: object) -> None:
+            raise RuntimeError("selection failed")
+
+        monkeypatch.setattr(knn_module, "_select_tile", broken)
+        with pytest.raises(RuntimeError, match="selection failed"):
+            knn_indices(X, 5, tile=64)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_output_type_and_sorted_nearest_first() -> None:
     rng = np.random.default_rng(6)
     X = rng.standard_normal((200, 6))

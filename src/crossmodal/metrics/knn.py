@@ -59,8 +59,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -181,13 +180,25 @@ def _distance_bounds(canon: Canonical, rows: np.ndarray, cols: np.ndarray) -> tu
     n_pairs, d = len(rows), canon.X.shape[1]
     est = np.empty(n_pairs, dtype=np.float64)
     step = max(1, (1 << 18) // d)  # ~1 MB per gathered float32 operand: stays in cache
-    for s in range(0, n_pairs, step):
+
+    def estimate(s: int) -> None:
         a, b = canon.X[rows[s : s + step]], canon.X[cols[s : s + step]]
         if canon.metric == "cosine":  # float32 inputs: einsum widens them in cache-sized pieces
             est[s : s + step] = np.einsum("ij,ij->i", a, b, dtype=np.float64)
         else:
             diff = a.astype(np.float64) - b
             est[s : s + step] = np.einsum("ij,ij->i", diff, diff)
+
+    starts = range(0, n_pairs, step)
+    threads = min(torch.get_num_threads(), len(starts))
+    if threads > 1:  # numpy's gathers and einsum release the GIL
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(estimate, starts))
+    else:
+        for s in starts:
+            estimate(s)
     if canon.norms is not None:  # cosine
         est = 1.0 - est / (canon.norms[rows] * canon.norms[cols])
         err = _cosine_error(d)
@@ -482,9 +493,10 @@ def _filter_rows(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torc
 
 
 def _filter_cols(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(col, row, score) of entries of S above their column's threshold, cols ascending."""
+    """(col, row, score) of entries of S above their column's threshold, cols ascending.
+    S may be a slice of columns (rows must be contiguous runs: any row stride works)."""
     m, w = S.shape
-    runs = S.view(m // _CHUNK, _CHUNK, w)
+    runs = S.unflatten(0, (m // _CHUNK, _CHUNK))
     hit = _flat_nonzero(runs.amax(dim=1) > tau[None, :])  # ch * w + c
     ch = torch.div(hit, w, rounding_mode="floor")
     c = hit - ch * w
@@ -506,21 +518,11 @@ def _filter_cols(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torc
     return cols.index_select(0, order), rows.index_select(0, order), vals.index_select(0, order)
 
 
-@contextlib.contextmanager
-def _threads(n: int) -> Iterator[None]:
-    old = torch.get_num_threads()
-    if n != old:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if n != old:
-            torch.set_num_threads(old)
-
-
-def _seed_from_diagonal(S: torch.Tensor, best_v: torch.Tensor, best_i: torch.Tensor, s: int, kk: int) -> None:
-    """Exact float32 top-kk of the rows of diagonal tile S (self already -inf) into the
-    (empty) lists of rows s.. .
+def _seed_from_diagonal(
+    S: torch.Tensor, best_v: torch.Tensor, best_i: torch.Tensor, row0: int, col0: int, kk: int
+) -> None:
+    """Exact float32 top-kk of the rows of S (rows row0.., columns col0.., self already -inf)
+    into their (empty) lists.
 
     Every score at or above the kk-th largest maximum of the 32-score runs is a candidate:
     kk runs reach that value, so the kk best scores are all among them. A top-k over the
@@ -530,8 +532,8 @@ def _seed_from_diagonal(S: torch.Tensor, best_v: torch.Tensor, best_i: torch.Ten
     nb = w // _CHUNK
     if nb < kk:  # too few runs for the bound: plain top-k
         v, i = torch.topk(S, kk, dim=1)
-        best_v[s : s + m] = v
-        best_i[s : s + m] = torch.where(torch.isinf(v), torch.full_like(i, -1), i + s)
+        best_v[row0 : row0 + m] = v
+        best_i[row0 : row0 + m] = torch.where(torch.isinf(v), torch.full_like(i, -1), i + col0)
         return
     runmax = S.view(m, nb, _CHUNK).amax(dim=2)
     if S.device.type == "cpu":
@@ -541,7 +543,7 @@ def _seed_from_diagonal(S: torch.Tensor, best_v: torch.Tensor, best_i: torch.Ten
     below = torch.nextafter(kth, torch.full_like(kth, _NEG_INF))  # the filter keeps > below
     r, c, v = _filter_rows(S, below)
     if len(r):
-        _fold_any(best_v, best_i, s, r, c + s, v)
+        _fold_any(best_v, best_i, row0, r, c + col0, v)
 
 
 Tile = tuple[int, int, int, int]  # (first row, rows, first column, columns)
@@ -588,64 +590,99 @@ def _select_tile(S: torch.Tensor, best_v: torch.Tensor, best_i: torch.Tensor, ti
     """Fold the scores S of ``tile`` into the lists of its rows and of its columns."""
     s, h, t, w = tile
     if s == t:
-        S.fill_diagonal_(_NEG_INF)
-        _seed_from_diagonal(S, best_v, best_i, s, kk)
+        S.fill_diagonal_(_NEG_INF)  # a point is not its own neighbour
+        _seed_from_diagonal(S, best_v, best_i, s, s, kk)
         return
     r, c, v = _filter_rows(S, best_v[s : s + h, -1])
-    c2, r2, v2 = _filter_cols(S, best_v[t : t + w, -1])
     if len(r):
         _fold_any(best_v, best_i, s, r, c + t, v)
+    c2, r2, v2 = _filter_cols(S, best_v[t : t + w, -1])
     if len(c2):
         _fold_any(best_v, best_i, t, c2, r2 + s, v2)
 
 
-class _GemmThreads:
-    """Threads for the main thread's GEMMs while the helper selects: all of them, or one fewer
-    so that the GEMM and the selection each own a core.
+class _TileRunner:
+    """Runs a tile plan on CPU with ``workers`` threads, each with one torch thread.
 
-    Which is faster depends on d (the GEMM's share) and on the machine's load (a GEMM split
-    over cores that other processes also use waits for its slowest thread), so it is
-    measured: seconds per score of each choice (moving average), the faster one taken, the
-    other retried every ``explore`` tiles. Only the speed depends on it, never the result.
+    Tasks: the GEMM of a tile (any worker, as soon as a buffer is free; tiles in plan order)
+    and the selection from a computed tile (strictly in plan order, one at a time, since it
+    reads the thresholds the previous ones left). A free worker takes the next selection if
+    its tile is ready, else the next GEMM. So the cores share the work whatever its mix
+    (the selection's share falls as d grows) and whatever else runs on the machine, with no
+    GEMM split over cores that waits for its slowest thread. Only the speed depends on the
+    timing: each row's list is updated tile by tile in plan order.
     """
 
-    def __init__(self, threads: int, explore: int = 16) -> None:
-        self.restore = threads
-        self.choices = [threads, threads - 1] if threads > 1 else [threads]
-        self.cost: dict[int, float] = {}
-        self.explore = explore
-        self.tiles = 0
-        self.current = threads
+    def __init__(self, n_tiles: int, workers: int, buffers: list[torch.Tensor]) -> None:
+        import threading
 
-    def __enter__(self) -> _GemmThreads:
-        return self
+        self.n_tiles = n_tiles
+        self.workers = workers
+        self.free = list(range(len(buffers)))
+        self.buffers = buffers
+        self.cond = threading.Condition()
+        self.next_gemm = 0
+        self.next_select = 0
+        self.selecting = False
+        self.ready: dict[int, tuple[int, torch.Tensor]] = {}  # tile -> (buffer, scores)
+        self.error: BaseException | None = None
 
-    def __exit__(self, *exc: object) -> None:
-        if self.current != self.restore:
-            torch.set_num_threads(self.restore)
+    def run(
+        self,
+        gemm: Callable[[int, torch.Tensor], torch.Tensor],
+        select: Callable[[torch.Tensor, int], None],
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
 
-    def start_tile(self) -> float:
-        untried = [c for c in self.choices if c not in self.cost]
-        if untried:
-            pick = untried[0]
-        else:
-            pick = min(self.choices, key=self.cost.__getitem__)
-            if self.tiles % self.explore == self.explore - 1:
-                pick = max(self.choices, key=self.cost.__getitem__)
-        if pick != self.current:
-            torch.set_num_threads(pick)
-            self.current = pick
-        self.tiles += 1
-        return time.perf_counter()
+        def worker() -> None:
+            torch.set_num_threads(1)  # OpenMP and MKL thread counts are per calling thread
+            with torch.inference_mode():  # thread-local too
+                while (task := self._take()) is not None:
+                    kind, j, b, S = task
+                    try:
+                        if kind == "gemm":
+                            S = gemm(j, self.buffers[b])
+                        else:
+                            select(S, j)
+                    except BaseException as err:  # hand it to the caller, stop the others
+                        with self.cond:
+                            self.error = err
+                            self.cond.notify_all()
+                        return
+                    self._done(kind, j, b, S)
 
-    def end_tile(self, start: float, scores: int) -> None:
-        per_score = (time.perf_counter() - start) / scores
-        old = self.cost.get(self.current)
-        self.cost[self.current] = per_score if old is None else 0.7 * old + 0.3 * per_score
+        threads = torch.get_num_threads()
+        with ThreadPoolExecutor(self.workers) as pool:
+            for f in [pool.submit(worker) for _ in range(self.workers)]:
+                f.result()
+        torch.set_num_threads(threads)  # the workers changed the default that new threads inherit
+        if self.error is not None:
+            raise self.error
 
+    def _take(self) -> tuple[str, int, int, torch.Tensor | None] | None:
+        with self.cond:
+            while True:
+                if self.error is not None or self.next_select == self.n_tiles:
+                    return None
+                if not self.selecting and self.next_select in self.ready:
+                    self.selecting = True
+                    b, S = self.ready.pop(self.next_select)
+                    return "select", self.next_select, b, S
+                if self.next_gemm < self.n_tiles and self.free:
+                    self.next_gemm += 1
+                    return "gemm", self.next_gemm - 1, self.free.pop(), None
+                self.cond.wait()
 
-def _one_thread_inference() -> None:
-    torch.set_num_threads(1)  # OpenMP and MKL thread counts are per calling thread
+    def _done(self, kind: str, j: int, b: int, S: torch.Tensor | None) -> None:
+        with self.cond:
+            if kind == "gemm":
+                assert S is not None
+                self.ready[j] = (b, S)
+            else:
+                self.selecting = False
+                self.next_select += 1
+                self.free.append(b)
+            self.cond.notify_all()
 
 
 def _blocking(n: int, tile: int, kk: int) -> tuple[int, int]:
@@ -665,15 +702,10 @@ def _symmetric_topk(
     Scores must be symmetric (A_i . B_j == A_j . B_i in exact arithmetic), so only tiles
     on and above the diagonal are computed; each serves both its rows and its columns.
 
-    On CPU the selection (many small ops) runs in one helper thread whose torch ops use one
-    thread: a barrier per op costs more than it gains (and stalls badly on a busy machine),
-    and switching the process's thread count per tile costs ~1 ms each time. While the
-    helper selects from one tile, the main thread computes the next one with all threads
-    (two buffers). The helper handles the tiles one at a time in a fixed order, so the
-    lists do not depend on the timing.
+    On CPU with T > 1 threads, T workers with one torch thread each share the GEMMs and the
+    selection (``_TileRunner``): the selection is many small ops, for which a barrier per op
+    costs more than it gains (and stalls badly on a busy machine).
     """
-    from concurrent.futures import Future, ThreadPoolExecutor
-
     from tqdm.auto import tqdm
 
     dev = A.device
@@ -686,7 +718,7 @@ def _symmetric_topk(
     best_i = torch.full((n_pad, kk), -1, dtype=torch.int64, device=dev)
     plan = _tile_plan(n_pad, tile, A.shape[1], kk)
     last_seed = max(j for j, (s, _, t, _) in enumerate(plan) if s == t)
-    bufs = [torch.empty(tile * tile, device=dev) for _ in range(2)]
+    bufs = [torch.empty(tile * tile, device=dev)]
     bar = tqdm(total=len(plan), disable=not progress, desc="kNN tiles", unit="tile", leave=False)
 
     def scores(tl: Tile, buf: torch.Tensor) -> torch.Tensor:
@@ -699,30 +731,18 @@ def _symmetric_topk(
         return out
 
     def select(S: torch.Tensor, j: int) -> None:
-        with torch.inference_mode():  # thread-local, like the thread count
-            _select_tile(S, best_v, best_i, plan[j], kk)
-            if j == last_seed:  # every row seeded: padding rows accept nothing from now on
-                best_v[n:] = float("inf")
+        _select_tile(S, best_v, best_i, plan[j], kk)
+        if j == last_seed:  # every row seeded: padding rows accept nothing from now on
+            best_v[n:] = float("inf")
+        bar.update(1)
 
-    if dev.type != "cpu":
+    threads = torch.get_num_threads()
+    if dev.type != "cpu" or threads == 1:
         for j, tl in enumerate(plan):
             select(scores(tl, bufs[0]), j)
-            bar.update(1)
     else:
-        chooser = _GemmThreads(torch.get_num_threads())
-        with ThreadPoolExecutor(1, initializer=_one_thread_inference) as helper, chooser:
-            pending: Future[None] | None = None
-            for j, tl in enumerate(plan):
-                start = chooser.start_tile()
-                S = scores(tl, bufs[j % 2])  # the helper is reading the other buffer
-                if pending is not None:  # a tile's time: its GEMM and the previous selection
-                    pending.result()
-                    bar.update(1)
-                    chooser.end_tile(start, tl[1] * tl[3])
-                pending = helper.submit(select, S, j)
-            if pending is not None:
-                pending.result()
-                bar.update(1)
+        bufs += [torch.empty(tile * tile, device=dev) for _ in range(threads)]  # one spare: no worker waits
+        _TileRunner(len(plan), threads, bufs).run(lambda j, buf: scores(plan[j], buf), select)
     bar.close()
     return best_v[:n], best_i[:n]
 
