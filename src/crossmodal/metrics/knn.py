@@ -473,17 +473,30 @@ def _flat_nonzero(mask: torch.Tensor) -> torch.Tensor:
     return torch.nonzero(mask.reshape(-1)).squeeze(1)
 
 
-def _filter_rows(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _row_run_max(S: torch.Tensor) -> torch.Tensor:
+    """(m, w / _CHUNK): the maximum of each run of _CHUNK columns in each row."""
+    return S.view(S.shape[0], -1, _CHUNK).amax(dim=2)
+
+
+def _col_run_max(S: torch.Tensor) -> torch.Tensor:
+    """(m / _CHUNK, w): the maximum of each run of _CHUNK rows in each column."""
+    return S.unflatten(0, (-1, _CHUNK)).amax(dim=1)
+
+
+def _filter_rows(
+    S: torch.Tensor, tau: torch.Tensor, run_max: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(row, col, score) of entries of S above their row's threshold, rows ascending.
 
-    Block maxima over runs of _CHUNK columns are compared first (one cheap reduction), so
-    the exact compare and nonzero touch only the few runs that can hold a candidate. Runs
-    are gathered by flat index (index_select copies whole rows of 32; advanced indexing
-    with two index tensors is ~10x slower on CPU).
+    Block maxima over runs of _CHUNK columns (``_row_run_max``, computed here unless given)
+    are compared first, so the exact compare and nonzero touch only the few runs that can
+    hold a candidate. Runs are gathered by flat index (index_select copies whole rows of
+    32; advanced indexing with two index tensors is ~10x slower on CPU).
     """
     m, w = S.shape
     nb = w // _CHUNK
-    hit = _flat_nonzero(S.view(m, nb, _CHUNK).amax(dim=2) > tau[:, None])  # run ids r * nb + ch
+    run_max = _row_run_max(S) if run_max is None else run_max
+    hit = _flat_nonzero(run_max > tau[:, None])  # run ids r * nb + ch
     r = torch.div(hit, nb, rounding_mode="floor")
     sub = S.view(m * nb, _CHUNK).index_select(0, hit)  # (q, _CHUNK)
     flat = _flat_nonzero(sub > tau.index_select(0, r)[:, None])
@@ -492,12 +505,15 @@ def _filter_rows(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torc
     return r.index_select(0, q), cols, sub.view(-1).index_select(0, flat)
 
 
-def _filter_cols(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(col, row, score) of entries of S above their column's threshold, cols ascending.
-    S may be a slice of columns (rows must be contiguous runs: any row stride works)."""
+def _filter_cols(
+    S: torch.Tensor, tau: torch.Tensor, run_max: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(col, row, score) of entries of S above their column's threshold, cols ascending;
+    ``run_max``: ``_col_run_max(S)``, computed here unless given."""
     m, w = S.shape
     runs = S.unflatten(0, (m // _CHUNK, _CHUNK))
-    hit = _flat_nonzero(runs.amax(dim=1) > tau[None, :])  # ch * w + c
+    run_max = _col_run_max(S) if run_max is None else run_max
+    hit = _flat_nonzero(run_max > tau[None, :])  # ch * w + c
     ch = torch.div(hit, w, rounding_mode="floor")
     c = hit - ch * w
     # (q, _CHUNK), strided, but only the few runs that can hold one; numpy's mixed advanced
@@ -519,7 +535,7 @@ def _filter_cols(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torc
 
 
 def _seed_from_diagonal(
-    S: torch.Tensor, best_v: torch.Tensor, best_i: torch.Tensor, row0: int, col0: int, kk: int
+    S: torch.Tensor, run_max: torch.Tensor, best_v: torch.Tensor, best_i: torch.Tensor, row0: int, col0: int, kk: int
 ) -> None:
     """Exact float32 top-kk of the rows of S (rows row0.., columns col0.., self already -inf)
     into their (empty) lists.
@@ -535,13 +551,12 @@ def _seed_from_diagonal(
         best_v[row0 : row0 + m] = v
         best_i[row0 : row0 + m] = torch.where(torch.isinf(v), torch.full_like(i, -1), i + col0)
         return
-    runmax = S.view(m, nb, _CHUNK).amax(dim=2)
     if S.device.type == "cpu":
-        kth = torch.from_numpy(np.partition(runmax.numpy(), nb - kk, axis=1)[:, nb - kk].copy())
+        kth = torch.from_numpy(np.partition(run_max.numpy(), nb - kk, axis=1)[:, nb - kk].copy())
     else:
-        kth = torch.kthvalue(runmax, nb - kk + 1, dim=1).values
+        kth = torch.kthvalue(run_max, nb - kk + 1, dim=1).values
     below = torch.nextafter(kth, torch.full_like(kth, _NEG_INF))  # the filter keeps > below
-    r, c, v = _filter_rows(S, below)
+    r, c, v = _filter_rows(S, below, run_max)
     if len(r):
         _fold_any(best_v, best_i, row0, r, c + col0, v)
 
@@ -586,17 +601,25 @@ def _tile_plan(n_pad: int, tile: int, d: int, kk: int) -> list[Tile]:
     return seeds + inner + outer
 
 
-def _select_tile(S: torch.Tensor, best_v: torch.Tensor, best_i: torch.Tensor, tile: Tile, kk: int) -> None:
-    """Fold the scores S of ``tile`` into the lists of its rows and of its columns."""
+@dataclass(frozen=True)
+class _TileScores:
+    """A computed tile: its scores and their run maxima (``_row_run_max``, ``_col_run_max``)."""
+
+    S: torch.Tensor
+    row_max: torch.Tensor
+    col_max: torch.Tensor
+
+
+def _select_tile(ts: _TileScores, best_v: torch.Tensor, best_i: torch.Tensor, tile: Tile, kk: int) -> None:
+    """Fold the scores of ``tile`` into the lists of its rows and of its columns."""
     s, h, t, w = tile
     if s == t:
-        S.fill_diagonal_(_NEG_INF)  # a point is not its own neighbour
-        _seed_from_diagonal(S, best_v, best_i, s, s, kk)
+        _seed_from_diagonal(ts.S, ts.row_max, best_v, best_i, s, s, kk)
         return
-    r, c, v = _filter_rows(S, best_v[s : s + h, -1])
+    r, c, v = _filter_rows(ts.S, best_v[s : s + h, -1], ts.row_max)
     if len(r):
         _fold_any(best_v, best_i, s, r, c + t, v)
-    c2, r2, v2 = _filter_cols(S, best_v[t : t + w, -1])
+    c2, r2, v2 = _filter_cols(ts.S, best_v[t : t + w, -1], ts.col_max)
     if len(c2):
         _fold_any(best_v, best_i, t, c2, r2 + s, v2)
 
@@ -624,13 +647,13 @@ class _TileRunner:
         self.next_gemm = 0
         self.next_select = 0
         self.selecting = False
-        self.ready: dict[int, tuple[int, torch.Tensor]] = {}  # tile -> (buffer, scores)
+        self.ready: dict[int, tuple[int, _TileScores]] = {}  # tile -> (buffer, scores)
         self.error: BaseException | None = None
 
     def run(
         self,
-        gemm: Callable[[int, torch.Tensor], torch.Tensor],
-        select: Callable[[torch.Tensor, int], None],
+        gemm: Callable[[int, torch.Tensor], _TileScores],
+        select: Callable[[_TileScores, int], None],
     ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -659,7 +682,7 @@ class _TileRunner:
         if self.error is not None:
             raise self.error
 
-    def _take(self) -> tuple[str, int, int, torch.Tensor | None] | None:
+    def _take(self) -> tuple[str, int, int, _TileScores | None] | None:
         with self.cond:
             while True:
                 if self.error is not None or self.next_select == self.n_tiles:
@@ -673,7 +696,7 @@ class _TileRunner:
                     return "gemm", self.next_gemm - 1, self.free.pop(), None
                 self.cond.wait()
 
-    def _done(self, kind: str, j: int, b: int, S: torch.Tensor | None) -> None:
+    def _done(self, kind: str, j: int, b: int, S: _TileScores | None) -> None:
         with self.cond:
             if kind == "gemm":
                 assert S is not None
@@ -721,16 +744,29 @@ def _symmetric_topk(
     bufs = [torch.empty(tile * tile, device=dev)]
     bar = tqdm(total=len(plan), disable=not progress, desc="kNN tiles", unit="tile", leave=False)
 
-    def scores(tl: Tile, buf: torch.Tensor) -> torch.Tensor:
+    # On CPU the GEMM runs in slices of rows that fit the cache (~1 MB), and the run maxima of
+    # each slice are taken while it is there: the selection then reads only a few runs.
+    rows_per_slice = tile if dev.type != "cpu" else max(_CHUNK, (1 << 18) // tile // _CHUNK * _CHUNK)
+
+    def scores(tl: Tile, buf: torch.Tensor) -> _TileScores:
         s, h, t, w = tl
         out = buf[: h * w].view(h, w)
-        torch.mm(A[s : s + h], B[t : t + w].T, out=out)
-        if max(s + h, t + w) > n:  # padding columns (and rows) never win
-            out[:, max(n - t, 0) :] = _NEG_INF
-            out[max(n - s, 0) :, :] = _NEG_INF
-        return out
+        row_max = out.new_empty(h, w // _CHUNK)
+        col_max = out.new_empty(h // _CHUNK, w)
+        for a in range(0, h, rows_per_slice):
+            b = min(a + rows_per_slice, h)
+            part = out[a:b]
+            torch.mm(A[s + a : s + b], B[t : t + w].T, out=part)
+            if s == t:  # a point is not its own neighbour
+                part[:, a:b].fill_diagonal_(_NEG_INF)
+            if max(s + b, t + w) > n:  # padding columns (and rows) never win
+                part[:, max(n - t, 0) :] = _NEG_INF
+                part[max(n - s - a, 0) :, :] = _NEG_INF
+            row_max[a:b] = _row_run_max(part)
+            col_max[a // _CHUNK : b // _CHUNK] = _col_run_max(part)
+        return _TileScores(out, row_max, col_max)
 
-    def select(S: torch.Tensor, j: int) -> None:
+    def select(S: _TileScores, j: int) -> None:
         _select_tile(S, best_v, best_i, plan[j], kk)
         if j == last_seed:  # every row seeded: padding rows accept nothing from now on
             best_v[n:] = float("inf")
