@@ -6,15 +6,21 @@ For each N x d (random Gaussian float32, seeded) it times, in the same process:
   faiss    IndexFlatIP on L2-normalised rows (cosine) or IndexFlatL2 (euclidean), search k+1
   gemm     the plain float32 GEMM X X^T over row blocks (no selection): the floor a
            non-symmetric method cannot beat
-and prints each time and ours/other ratios. The memory check runs ``knn_indices`` once in a
-fresh subprocess at N x d and reports the peak extra resident memory (VmHWM after the pass
-minus VmRSS before it, with the high-water mark reset once the data exist; tracemalloc
-would not see torch's allocations).
+and prints each time and ours/other ratios. faiss is the baseline of the targets (issue 15,
+part 5): ours/faiss <= 1.0 at N = 10,000, d = 128 and <= 0.6 at N = 20,000, d = 2,048; each
+target size that is run gets a "met" or "MISSED" line, and the exit status is 1 when one is
+missed. Both libraries run with ``--threads`` threads (torch intra-op, faiss OpenMP); the
+load average before and after is printed, as a busy machine skews the ratios.
+
+The memory check runs ``knn_indices`` once in a fresh subprocess at N x d and reports the
+peak extra resident memory (VmHWM after the pass minus VmRSS before it, with the high-water
+mark reset once the data exist; tracemalloc would not see torch's allocations).
 
 Needs the ``bench`` extra (scikit-learn, faiss-cpu). Examples:
   python benchmarks/bench_knn.py                       # the issue's sizes (a few minutes)
   python benchmarks/bench_knn.py --quick               # small sizes, seconds
   python benchmarks/bench_knn.py --sizes 5000x256 --memory 50000x128 --repeat 3
+  python benchmarks/bench_knn.py --sizes 10000x128,20000x2048 --memory none --tools ours,faiss
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ import numpy as np
 
 DEFAULT_SIZES = "20000x2048,10000x128"
 DEFAULT_MEMORY = "200000x128"
+# ours / faiss targets (issue 15, part 5c), cosine, k = 10
+TARGETS: dict[tuple[int, int], float] = {(10000, 128): 1.0, (20000, 2048): 0.6}
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -67,7 +75,7 @@ def _sklearn(X: np.ndarray, k: int, metric: str) -> Callable[[], object]:
 def _faiss(X: np.ndarray, k: int, metric: str) -> Callable[[], object]:
     import faiss
 
-    def run() -> object:
+    def run() -> object:  # search k + 1: the point itself comes back first, as ours drops it
         if metric == "cosine":
             Xn = X.copy()
             faiss.normalize_L2(Xn)
@@ -134,13 +142,36 @@ def measure_memory(n: int, d: int, k: int, metric: str) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cpus"
+
+
+def target_lines(results: dict[tuple[int, int], dict[str, float]], metric: str, k: int) -> tuple[list[str], bool]:
+    """One line per target size that was run with ours and faiss; False if one is missed."""
+    lines, ok = [], True
+    for size, target in TARGETS.items():
+        best = results.get(size)
+        if metric != "cosine" or k != 10 or best is None or not {"ours", "faiss"} <= best.keys():
+            continue
+        ratio = best["ours"] / best["faiss"]
+        met = ratio <= target
+        ok &= met
+        lines.append(
+            f"target N={size[0]} d={size[1]}: ours/faiss {ratio:.2f} (ours {best['ours']:.3f} s, "
+            f"faiss {best['faiss']:.3f} s), target <= {target:.1f}: {'met' if met else 'MISSED'}"
+        )
+    return lines, ok
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default=DEFAULT_SIZES, help=f"comma-separated NxD (default {DEFAULT_SIZES})")
     p.add_argument("--memory", default=DEFAULT_MEMORY, help=f"NxD of the memory check, or 'none' (default {DEFAULT_MEMORY})")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--metric", choices=["cosine", "euclidean"], default="cosine")
-    p.add_argument("--repeat", type=int, default=1, help="runs per tool, best kept (default 1)")
+    p.add_argument("--repeat", type=int, default=3, help="runs per tool, best kept (default 3)")
+    p.add_argument("--threads", type=int, default=2, help="torch and faiss threads (default 2, this VM's cores)")
     p.add_argument("--tools", default="ours,faiss,sklearn,gemm", help="comma-separated subset of ours,faiss,sklearn,gemm")
     p.add_argument("--quick", action="store_true", help="small sizes: 4000x512,5000x128 and memory 20000x128")
     p.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
@@ -153,16 +184,27 @@ def main(argv: list[str] | None = None) -> int:
     tools = [t for t in args.tools.split(",") if t]
     import torch
 
+    torch.set_num_threads(args.threads)
+    if "faiss" in tools:
+        import faiss
+
+        faiss.omp_set_num_threads(args.threads)
     print(f"# self-kNN, k={args.k}, metric={args.metric}, torch threads={torch.get_num_threads()}, cpus={os.cpu_count()}")
+    print(f"# before: {_load()}")
     header = f"{'N':>8} {'d':>5} " + " ".join(f"{t + ' s':>10}" for t in tools)
     ratios = [t for t in tools if t != "ours"] if "ours" in tools else []
     print(header + "".join(f" {'ours/' + t:>13}" for t in ratios))
+    results: dict[tuple[int, int], dict[str, float]] = {}
     for size in [s for s in args.sizes.split(",") if s]:
         n, d = _parse_size(size)
-        best = time_size(n, d, args.k, args.metric, args.repeat, tools)
+        best = results[(n, d)] = time_size(n, d, args.k, args.metric, args.repeat, tools)
         line = f"{n:>8} {d:>5} " + " ".join(f"{best[t]:>10.3f}" for t in tools)
         line += "".join(f" {best['ours'] / best[t]:>13.2f}" for t in ratios)
         print(line, flush=True)
+    print(f"# after: {_load()}")
+    lines, targets_met = target_lines(results, args.metric, args.k)
+    for line in lines:
+        print(line)
     if args.memory.lower() != "none":
         n, d = _parse_size(args.memory)
         mem = measure_memory(n, d, args.k, args.metric)
@@ -170,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             f"memory N={n} d={d}: peak extra RSS {mem['extra_mib']:.0f} MiB "
             f"(input {mem['data_mib']:.0f} MiB float32), pass took {mem['seconds']:.1f} s"
         )
-    return 0
+    return 0 if targets_met else 1
 
 
 if __name__ == "__main__":

@@ -1,13 +1,23 @@
-"""knn_indices against an independent float64 brute-force reference.
+"""knn_indices against independent references.
 
-The reference sorts every row's float64 distances with numpy ``lexsort`` on (index,
-distance), i.e. ties go to the lower index. With ``include_self=True`` the point itself gets
-distance -inf (always first), without it +inf (never within the first N - 1).
+The float64 brute-force reference computes every distance in float64, rounds it to the tie
+grid of ``knn_indices`` (cosine distance to a multiple of 2**-32, squared euclidean distance to
+32 significant bits, halves upwards) and sorts each row with numpy ``lexsort`` on (index,
+rounded distance), i.e. ties go to the lower index. With ``include_self=True`` the point
+itself gets distance -inf (always first), without it +inf (never within the first N - 1).
+(It rounds float64 values, the code under test the exact ones; they can differ only for a
+distance within ~1e-16 relative of a grid midpoint, which the seeded data here do not hold.)
+
+The exact reference works on integer data with Python integers and Fractions: cosine by the
+exact signed squared cosine, euclidean by the exact integer squared distance, no grid at all;
+its data have distinct distances far more than a grid cell apart.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +28,20 @@ import torch
 
 from crossmodal.metrics import knn_indices
 
+GRID_BITS = 32  # the documented tie grid of knn_indices
+
+
+def on_grid(D: np.ndarray, metric: str) -> np.ndarray:
+    """Distances rounded to the tie grid (half up): absolute 2**-32 for cosine, 32 significant
+    bits for the squared euclidean distance."""
+    if metric == "cosine":
+        return np.floor(D * 2.0**GRID_BITS + 0.5) / 2.0**GRID_BITS
+    m, e = np.frexp(D)  # D = m 2**e with 0.5 <= m < 1: m 2**32 has 32 bits before the point
+    return np.ldexp(np.floor(np.ldexp(m, GRID_BITS) + 0.5), e - GRID_BITS)
+
 
 def reference_distances(X: np.ndarray, metric: str) -> np.ndarray:
-    """(N, N) float64 distances, pair by pair: 1 - x̂_i.x̂_j (cosine), squared euclidean."""
+    """(N, N) float64 distances on the tie grid: 1 - x̂_i.x̂_j (cosine), squared euclidean."""
     X = np.asarray(X, dtype=np.float64)
     n = len(X)
     F = X / np.sqrt((X * X).sum(axis=1))[:, None] if metric == "cosine" else X
@@ -33,7 +54,7 @@ def reference_distances(X: np.ndarray, metric: str) -> np.ndarray:
         else:
             diff = F[None, :, :] - F[rows, None, :]
             D[rows] = (diff * diff).sum(axis=-1)
-    return D
+    return on_grid(D, metric)
 
 
 def order_from_distances(D: np.ndarray, include_self: bool) -> np.ndarray:
@@ -85,6 +106,155 @@ def test_massive_ties_on_integer_lattice(metric: str) -> None:
     np.testing.assert_array_equal(knn_indices(X, 7, metric, True, tile=128), order_self[:, :7])
 
 
+# ----------------------------------------------------------- exact ties: Fraction reference
+
+
+def lattice_with_copies(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """Integer lattice points in half units (int64), a fifth of them permuted copies and a
+    fifth scaled copies (x 0.5, 2, 3, 2.5) of others: mathematically equal distances
+    everywhere, which float64 computes with different rounding."""
+    H = 2 * rng.integers(-2, 3, size=(n, d))
+    H[~H.any(axis=1), 0] = 2  # no zero vectors under cosine
+    m = n // 5
+    H[n - 2 * m : n - m] = H[:m][:, rng.permutation(d)]
+    H[n - m :] = H[m : 2 * m] * rng.choice([1, 4, 6, 5], size=(m, 1)) // 2
+    return H
+
+
+def exact_order(H: np.ndarray, metric: str, include_self: bool) -> np.ndarray:
+    """Rows of integer data sorted by their exact distance, then index (no grid).
+
+    Cosine: by the signed squared cosine sign(p) p^2 / (|x_i|^2 |x_j|^2), largest first;
+    euclidean: by the integer squared distance."""
+    rows = [[int(v) for v in r] for r in H]
+    sq = [sum(v * v for v in r) for r in rows]
+    order = []
+    for i, x in enumerate(rows):
+        keys = []
+        for j, y in enumerate(rows):
+            p = sum(a * b for a, b in zip(x, y, strict=True))
+            key = Fraction(-p * abs(p), sq[i] * sq[j]) if metric == "cosine" else Fraction(sq[i] + sq[j] - 2 * p)
+            keys.append((key, j))
+        keys.sort()
+        assert_distinct_values_far_apart([key for key, j in keys if j != i], metric)
+        others = [j for _, j in keys if j != i]
+        order.append([i, *others] if include_self else others)
+    return np.array(order)
+
+
+def assert_distinct_values_far_apart(keys: list[Fraction], metric: str) -> None:
+    """The reference has no grid; it agrees with one only if distinct distances are more than
+    a grid cell apart. Check it for the data rather than assume it."""
+    if metric == "cosine":
+        values = sorted({1.0 + float(np.sign(-k) * np.sqrt(float(abs(k)))) for k in set(keys)})
+        assert min(np.diff(values), default=1.0) > 1e-6
+    else:
+        assert min(b - a for a, b in zip(sorted(set(keys)), sorted(set(keys))[1:], strict=False)) >= 1
+
+
+@functools.lru_cache(maxsize=None)
+def lattice_case(seed: int, n: int, d: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """(half-unit integers H, exact order without self) for a seeded lattice set."""
+    H = lattice_with_copies(np.random.default_rng(seed), n, d)
+    return H, exact_order(H, metric, include_self=False)
+
+
+LATTICE_SCALES = (0.5, 3.0**17 / 2)  # x = H * scale; the second makes float64 sums round
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+@pytest.mark.parametrize("scale", LATTICE_SCALES)
+def test_lattice_with_copies_matches_exact_fraction_reference(metric: str, scale: float) -> None:
+    H, order = lattice_case(20, 300, 4, metric)
+    X = H * scale  # exact: at most 33 significant bits
+    order_self = np.hstack([np.arange(len(H))[:, None], order[:, :-1]])
+    for k in (1, 5, 10, 40):
+        np.testing.assert_array_equal(knn_indices(X, k, metric, tile=64), order[:, :k], err_msg=f"k={k}")
+        np.testing.assert_array_equal(knn_indices(X, k, metric, True, tile=64), order_self[:, :k])
+    np.testing.assert_array_equal(knn_indices(X.astype(np.float32), 10, metric), order[:, :10])
+
+
+def four_squares(n: int) -> tuple[int, int, int, int]:
+    """Some a, b, c, e >= 0 with a^2 + b^2 + c^2 + e^2 = n (Lagrange; a small search)."""
+    if n and n % 4 == 0:  # a multiple of 8 needs all four even: search the quarter
+        return tuple(2 * v for v in four_squares(n // 4))  # type: ignore[return-value]
+    for a in range(math.isqrt(n), -1, -1):
+        for b in range(math.isqrt(n - a * a), -1, -1):
+            r = n - a * a - b * b
+            if 2 * b * b < r:
+                break
+            for c in range(math.isqrt(r), -1, -1):
+                e = math.isqrt(r - c * c)
+                if c * c + e * e == r:
+                    return a, b, c, e
+                if 2 * c * c < r:
+                    break
+    raise AssertionError(n)
+
+
+def test_cosine_grid_midpoints_are_settled_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Row 0 is e1; point t has cosine distance exactly t / 2**33 from it (a vector of integer
+    # length 2**33), so odd t sit exactly on a grid midpoint (t / 2 + 1/2 is an integer) and
+    # round up: t = 2m+1 and t = 2m+2 share a cell and tie, t = 2m is one cell nearer.
+    import crossmodal.metrics.knn as knn_module
+
+    h, m = 2**33, 2**20
+    ts = [2 * m + 3, 2 * m + 2, 2 * m + 1, 2 * m, 2 * m + 1]  # index order differs from distance order
+    rows = [[1, 0, 0, 0, 0]]
+    rows += [[h - t, *four_squares(t * (2 * h - t))] for t in ts]
+    rows += [[-1, 1, k, 0, 0] for k in range(6)]  # far away (cosine distance > 1)
+    X = np.array(rows, dtype=np.float64)
+    assert all(sum(v * v for v in map(int, r)) == h * h for r in rows[1:6])  # exact construction
+
+    def cell(t: int) -> int:  # floor(D 2**32 + 1/2) with D = t / 2**33, in Fractions
+        return math.floor(Fraction(t, 2) + Fraction(1, 2))
+
+    expected = sorted(range(1, 6), key=lambda j: (cell(ts[j - 1]), j))
+    calls = []
+    exact_cell = knn_module._exact_cosine_cell
+    monkeypatch.setattr(knn_module, "_exact_cosine_cell", lambda *a: calls.append(a) or exact_cell(*a))
+    got = knn_indices(X, 5, "cosine")
+    assert got[0].tolist() == expected == [4, 2, 3, 5, 1]
+    assert calls  # the float64 bounds straddled a midpoint: the exact path decided
+
+
+def test_euclidean_grid_midpoints_are_settled_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # From the origin, squared distances 2**32 + 1 (a midpoint of the 32-significant-bit grid,
+    # rounds up) and 2**32 + 2 share a cell; 2**32 is one cell nearer; 2**32 + 3 rounds up to
+    # 2**32 + 4, the next cell.
+    import crossmodal.metrics.knn as knn_module
+
+    q = 2**32
+    squares = [q + 3, q + 2, q + 1, q, q + 1]  # index order differs from distance order
+    rows = [[0, 0, 0, 0, 0]] + [[2**16, *four_squares(sq - q)] for sq in squares]
+    rows += [[2**20, k, 0, 0, 0] for k in range(6)]  # far away
+    X = np.array(rows, dtype=np.float64)
+
+    def cell(sq: int) -> Fraction:  # rounded to 32 significant bits, half up, in Fractions
+        e = sq.bit_length() - 32
+        return math.floor(Fraction(sq, 2**e) + Fraction(1, 2)) * Fraction(2**e)
+
+    expected = sorted(range(1, 6), key=lambda j: (cell(squares[j - 1]), j))
+    calls = []
+    exact_cell = knn_module._exact_euclidean_cell
+    monkeypatch.setattr(knn_module, "_exact_euclidean_cell", lambda *a: calls.append(a) or exact_cell(*a))
+    assert knn_indices(X, 5, "euclidean")[0].tolist() == expected == [4, 2, 3, 5, 1]
+    assert calls
+
+
+def test_float_pattern_is_the_ieee_bit_pattern() -> None:
+    # The exact euclidean cell rounds this extension of the float64 bit pattern to the reals.
+    from crossmodal.metrics.knn import _float_pattern
+
+    rng = np.random.default_rng(8)
+    edges = [0.0, 5e-324, 2.0**-1022, 0.75 * 2.0**-1022, 1.0, np.finfo(np.float64).max]
+    values = np.r_[edges, np.ldexp(rng.random(50), rng.integers(-1074, 1023, 50))]
+    for v in values:
+        assert _float_pattern(Fraction(float(v))) == int(np.float64(v).view(np.uint64)), v
+    a, b = 1.0, float(np.nextafter(1.0, 2.0))
+    assert _float_pattern((Fraction(a) + Fraction(b)) / 2) == int(np.float64(a).view(np.uint64)) + Fraction(1, 2)
+
+
 def test_all_points_identical() -> None:
     X = np.ones((30, 4))
     for metric in ("cosine", "euclidean"):
@@ -125,6 +295,59 @@ def test_independent_of_tile_margin_threads_and_dtype() -> None:
     np.testing.assert_array_equal(knn_indices(X.astype(np.float32).astype(np.float64), 10),
                                   knn_indices(X.astype(np.float32), 10))
     np.testing.assert_array_equal(knn_indices(X, 10), expected)  # repeatable
+
+
+def test_tile_plan_covers_every_pair_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import crossmodal.metrics.knn as knn_module
+
+    monkeypatch.setattr(knn_module, "_MIN_TILE_WORK", 0)  # split diagonal blocks down to kk
+    for n, tile, kk in ((1000, 256, 5), (1000, 1000, 40), (333, 64, 3), (70, 2048, 10)):
+        tile, n_pad = knn_module._blocking(n, tile, kk)
+        seen = np.zeros((n_pad, n_pad), dtype=np.int64)
+        for s, h, t, w in knn_module._tile_plan(n_pad, tile, 8, kk):
+            assert h % 32 == 0 and w % 32 == 0 and t >= s
+            seen[s : s + h, t : t + w] += 1
+            if s != t:
+                seen[t : t + w, s : s + h] += 1  # an off-diagonal tile serves its columns too
+        np.testing.assert_array_equal(seen, 1)
+
+
+def test_deeply_split_diagonal_blocks_match_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    import crossmodal.metrics.knn as knn_module
+
+    monkeypatch.setattr(knn_module, "_MIN_TILE_WORK", 0)
+    rng = np.random.default_rng(9)
+    X = with_duplicates(rng, 700, 24)
+    for metric in ("cosine", "euclidean"):
+        order = reference_order(X, metric, False)
+        for k in (1, 10, 30):
+            np.testing.assert_array_equal(knn_indices(X, k, metric, tile=350), order[:, :k])
+
+
+def test_worker_threads_leave_no_trace_and_pass_errors_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import crossmodal.metrics.knn as knn_module
+
+    X = np.random.default_rng(10).standard_normal((500, 8))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)  # the CPU tile runner needs two or more
+        knn_indices(X, 5, tile=64)
+        seen = []
+        probe = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        probe.start()
+        probe.join()
+        assert torch.get_num_threads() == 2 and seen == [2]
+
+        def broken(*args: object) -> None:
+            raise RuntimeError("selection failed")
+
+        monkeypatch.setattr(knn_module, "_select_tile", broken)
+        with pytest.raises(RuntimeError, match="selection failed"):
+            knn_indices(X, 5, tile=64)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_output_type_and_sorted_nearest_first() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_metrics_knn import (
+    LATTICE_SCALES,
+    lattice_case,
     load_real,
     order_from_distances,
     real_reference_distances,
@@ -49,6 +51,24 @@ def test_matches_reference_on_random_and_duplicates(metric: str, include_self: b
         expected = reference_nno(V, Z, k, metric, include_self)
         np.testing.assert_array_equal(nno_per_item(V, Z, k, metric, include_self), expected)
         assert mnno(V, Z, k, metric, include_self) == expected.sum() / (k * len(V))
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+@pytest.mark.parametrize("include_self", [False, True])
+def test_lattice_mnno_matches_exact_fraction_reference(metric: str, include_self: bool) -> None:
+    # Integer lattices with permuted and scaled copies: equal distances everywhere; the
+    # expected overlaps come from exact (Fraction) neighbour orders, never from float64.
+    HV, ov = lattice_case(21, 300, 4, metric)
+    HZ, oz = lattice_case(22, 300, 6, metric)
+    if include_self:
+        ov = np.hstack([np.arange(300)[:, None], ov[:, :-1]])
+        oz = np.hstack([np.arange(300)[:, None], oz[:, :-1]])
+    for scale in LATTICE_SCALES:
+        V, Z = HV * scale, HZ * scale
+        for k in (1, 5, 10):
+            expected = np.array([len(set(a) & set(b)) for a, b in zip(ov[:, :k].tolist(), oz[:, :k].tolist())])
+            np.testing.assert_array_equal(nno_per_item(V, Z, k, metric, include_self), expected)
+            assert mnno(V, Z, k, metric, include_self) == expected.sum() / (k * 300)
 
 
 def test_precomputed_neighbours_are_reused() -> None:

@@ -1,40 +1,67 @@
 """Exact k-nearest neighbours of every point within one set of vectors (self-kNN).
 
-Definition of the result (what the tests' float64 brute-force reference computes):
+Definition of the result (what the tests' references compute):
 
-* distances are float64: cosine ``1 - sum(x̂_i * x̂_j)`` with ``x̂ = x / sqrt(sum(x * x))``;
-  euclidean is ranked by the squared distance ``sum((x_i - x_j) ** 2)`` (same order as the
-  distance, without a square root that could merge two distinct values);
-* each row lists its k neighbours nearest first, ties broken by the lower index;
+* distances are those of the input values taken exactly (float32 inputs widen to float64
+  without rounding): cosine ``1 - x_i.x_j / (|x_i| |x_j|)``; euclidean is ranked by the squared
+  distance ``sum((x_i - x_j) ** 2)`` (same order as the distance);
+* distances are compared on a grid, and equal grid cells are ties, broken by the lower index:
+  cosine distance rounded to a multiple of ``2**-32`` (absolute, about 2.3e-10), squared
+  euclidean distance rounded to 32 significant bits (relative, 2**-32 to 2**-31 of the value),
+  both rounding halves upwards;
+* each row lists its k neighbours nearest first by (grid cell, index);
 * ``include_self=False`` (default): a point is never its own neighbour;
   ``include_self=True``: the point itself is always first, followed by its k - 1 nearest
   other points under the rule above. This matches the authors' sklearn code (a point is
   among its own K) and makes duplicate rows deterministic: a duplicate of i ties with i at
   distance 0, and "self first" is the tie-break that keeps i in its own list.
 
+Why a grid: two distances that are mathematically equal (a duplicate, a scaled copy under
+cosine, a permuted copy, the many equal distances of lattice data) come out of any floating-
+point computation with different rounding, so ordering raw float64 values orders true ties by
+rounding noise, and differently on another BLAS or device. Rounding the exact value to a grid
+gives a total, transitive order (cell, then index) that no computation can change. The grid is
+several hundred times coarser than the float64 error bound at d = 2048 (cosine ``1.25 (2d +
+10) 2**-53`` absolute, euclidean ``1.25 (d + 4) 2**-53`` relative), so a float64 estimate
+almost always names its cell outright (near d = 2**21 the bound reaches the grid: still exact,
+only more exact arithmetic). When the estimate's error interval straddles a cell boundary and
+the choice changes the order within the row, the cell is settled in exact integer arithmetic
+on the inputs. The consequence, by design: **two distances closer than the grid may tie even
+though they are mathematically distinct** (then the lower index comes first), and two
+distinct distances on either side of a cell boundary never tie, however close. float32
+features carry about 2**-24 relative precision, so such near-equal distances are below what
+the data resolve.
+
 How it is computed fast: a float32 GEMM over square tiles of the upper triangle only (the
 self-distance matrix is symmetric, so each tile serves the rows of both its row block and
-its column block), with the top-k selection fused into the tiles as a threshold filter:
-only scores above a row's current k'-th best (k' = k + margin) become candidates, found via
-block maxima over runs of 32 scores, and are folded into the row's list tile by tile. The
-full N x N matrix is never held; memory is O(N d + N k' + tile^2).
+its column block; a diagonal block is halved recursively into two diagonal halves and the
+tile between them, 3/4 of the square per level, as far as the GEMMs stay large),
+with the top-k selection fused into the tiles as a threshold filter: only scores above a
+row's current k'-th best (k' = k + margin) become candidates, found via block maxima over
+runs of 32 scores, and are folded into the row's list tile by tile. The diagonal tiles come
+first and seed each row's list from the k'-th largest run maximum (no top-k over the tile).
+On CPU the selection runs in a helper thread, overlapped with the next tile's GEMM, which
+takes all threads or leaves one core to the helper, whichever measures faster (it depends
+on d and on the machine's load). The full N x N matrix is never held; memory is
+O(N d + N k' + tile^2).
 
 Why it is still exact: every float32 score is within a proven bound ``eps`` of the exact
-value (GEMM rounding, gamma_d, plus the rounding of the inputs), so two candidates whose
-float32 scores differ by more than 2 eps are already in exact order. Each row's candidate
-list is split at those wide gaps into runs; only runs of two or more candidates get float64
-distances and are ordered by (distance, index). If the run holding the k-th candidate
-reaches the end of the list, a point outside it could still tie, so that row is scored
-against all points and every point within 2 eps is re-ranked in float64. The result does
-not depend on the thread count, the device, the tile size or the margin.
+value (GEMM rounding, gamma_d, plus the rounding of the inputs; widened by one grid cell),
+so two candidates whose float32 scores differ by more than 2 eps lie in different cells, in
+that order. Each row's candidate list is split at those wide gaps into runs; only runs of two
+or more candidates get float64 distances and are ordered by (cell, index). If the run holding
+the k-th candidate reaches the end of the list, a point outside it could still tie, so that
+row is scored against all points and every point within 2 eps is re-ranked. The result does
+not depend on the thread count, the device, the BLAS, the tile size or the margin.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
@@ -104,15 +131,15 @@ def cosine_normalise(X64: np.ndarray, name: str = "X") -> np.ndarray:
     return X64 / norms[:, None]
 
 
-# ------------------------------------------------------------------------- float64 distances
+# ------------------------------------------------------------------- float64 distances, grid
 
 
 @dataclass(frozen=True)
 class Canonical:
-    """The float64 rows the distances are defined on, built only where needed.
+    """The input rows and what the float64 distances need, built only where needed.
 
-    Cosine: ``x / sqrt(sum(x * x))`` (the norms are stored once); euclidean: ``x`` itself.
-    Row by row this gives the same bits as building the whole float64 matrix.
+    Cosine: the float64 row norms ``sqrt(sum(x * x))`` are stored once; ``rows`` gives the unit
+    rows ``x / norm`` (used by ``crossmodal.bridging.retrieval``); euclidean: ``x`` itself.
     """
 
     X: np.ndarray  # validated input, float32 or float64
@@ -124,23 +151,163 @@ class Canonical:
         return x / self.norms[idx, None] if self.norms is not None else x
 
 
-def pair_distances(canon: Canonical, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Canonical float64 distance of each pair (rows[t], cols[t]).
+_U64 = 2.0**-53  # unit roundoff of float64
+_GRID_BITS = 32
+_COSINE_CELL = 2.0**-_GRID_BITS  # cosine distance: absolute cell width
+_DROP = 52 - (_GRID_BITS - 1)  # float64 fraction bits dropped: 32 significant bits kept
 
-    The per-pair elementwise product (difference) summed along a contiguous axis gives
-    identical bits for identical rows, so exact duplicates tie exactly.
+
+def _cosine_error(d: int) -> float:
+    """Bound on |float64 estimate - exact| of a cosine distance in ``_distance_bounds``.
+
+    Norms: relative error (d/2 + 1) u each; dot product: gamma_d |x_i| |x_j|; the quotient and
+    ``1 - c``: a few u. Altogether below (2d + 6) u; the factor and the + 10 are slack.
     """
-    out = np.empty(len(rows), dtype=np.float64)
-    step = max(1, (1 << 20) // canon.X.shape[1])  # gathered chunks stay cache-sized
-    for s in range(0, len(rows), step):
-        a = canon.rows(rows[s : s + step])
-        b = canon.rows(cols[s : s + step])
-        if canon.metric == "cosine":
-            out[s : s + step] = 1.0 - (a * b).sum(axis=1)
+    return _SAFETY * (2 * d + 10) * _U64
+
+
+def _euclidean_error(d: int) -> float:
+    """Relative bound of the float64 squared distance: d + 2 roundings of non-negative terms."""
+    return _SAFETY * (d + 4) * _U64
+
+
+def _distance_bounds(canon: Canonical, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float64 lower and upper bounds of the exact distance of each pair (rows[t], cols[t]).
+
+    Any summation order (BLAS, SIMD width) is covered by the bound, so only the bounds, never
+    the bits of the estimate, decide an order.
+    """
+    n_pairs, d = len(rows), canon.X.shape[1]
+    est = np.empty(n_pairs, dtype=np.float64)
+    step = max(1, (1 << 18) // d)  # ~1 MB per gathered float32 operand: stays in cache
+
+    def estimate(s: int) -> None:
+        a, b = canon.X[rows[s : s + step]], canon.X[cols[s : s + step]]
+        if canon.metric == "cosine":  # float32 inputs: einsum widens them in cache-sized pieces
+            est[s : s + step] = np.einsum("ij,ij->i", a, b, dtype=np.float64)
         else:
-            diff = a - b
-            out[s : s + step] = (diff * diff).sum(axis=1)
-    return out
+            diff = a.astype(np.float64) - b
+            est[s : s + step] = np.einsum("ij,ij->i", diff, diff)
+
+    starts = range(0, n_pairs, step)
+    threads = min(torch.get_num_threads(), len(starts))
+    if threads > 1:  # numpy's gathers and einsum release the GIL
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(estimate, starts))
+    else:
+        for s in starts:
+            estimate(s)
+    if canon.norms is not None:  # cosine
+        est = 1.0 - est / (canon.norms[rows] * canon.norms[cols])
+        err = _cosine_error(d)
+        return np.nextafter(est - err, -np.inf), np.nextafter(est + err, np.inf)
+    err = _euclidean_error(d) + 4 * _U64  # + the roundings of the two products below
+    return np.maximum(est * (1.0 - err), 0.0), est * (1.0 + err)
+
+
+def _cells_of_floats(metric: str, x: np.ndarray) -> np.ndarray:
+    """Grid cell (int64, monotone in x) of float64 distances.
+
+    Cosine: ``floor(x 2**32 + 1/2)`` (exact: x 2**32 < 2**34 keeps 1/2 representable).
+    Euclidean (x >= 0): the bit pattern of a non-negative float64 grows with its value, so
+    rounding it to 32 significant bits is an integer add and shift on the pattern.
+    """
+    if metric == "cosine":
+        return np.floor(x * 2.0**_GRID_BITS + 0.5).astype(np.int64)
+    bits = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64)
+    return ((bits + np.uint64(1 << (_DROP - 1))) >> np.uint64(_DROP)).astype(np.int64)
+
+
+def _exact_integers(x: np.ndarray, y: np.ndarray) -> tuple[list[int], list[int], int]:
+    """x and y as integers on one power-of-two scale: x = X * 2**e exactly (e shared)."""
+    m, e = np.frexp(np.concatenate([x, y]).astype(np.float64))
+    mant = (m * 2.0**53).astype(np.int64).tolist()  # exact: m has 53 significant bits
+    exps = (e.astype(np.int64) - 53).tolist()
+    e0 = min((b for a, b in zip(mant, exps, strict=True) if a), default=0)
+    ints = [a << (b - e0) if a else 0 for a, b in zip(mant, exps, strict=True)]
+    return ints[: len(x)], ints[len(x) :], e0
+
+
+def _at_most_times_sqrt(lhs: int, t: int, m: int) -> bool:
+    """lhs <= t * sqrt(m) for integers (m >= 0), exactly."""
+    if t >= 0:
+        return lhs <= 0 or lhs * lhs <= t * t * m
+    return lhs < 0 and lhs * lhs >= t * t * m
+
+
+def _exact_cosine_cell(x: np.ndarray, y: np.ndarray, lo: int, hi: int) -> int:
+    """The cell of the exact cosine distance, known to lie in lo..hi.
+
+    Cell >= b  <=>  1 - c >= (2b - 1) / 2**33  <=>  P 2**33 <= T sqrt(|X|^2 |Y|^2) with
+    T = 2**33 - 2b + 1 and c = P / sqrt(|X|^2 |Y|^2) on the integer vectors (scale cancels).
+    """
+    X, Y, _ = _exact_integers(x, y)
+    p = sum(a * b for a, b in zip(X, Y, strict=True))
+    m = sum(a * a for a in X) * sum(b * b for b in Y)
+    one = 1 << (_GRID_BITS + 1)
+    cell = lo
+    while cell < hi and _at_most_times_sqrt(p * one, one - 2 * (cell + 1) + 1, m):
+        cell += 1
+    return cell
+
+
+def _float_pattern(q: Fraction) -> Fraction:
+    """The IEEE float64 bit pattern extended to all reals q >= 0: exact (an integer) at every
+    float64, linear in between, so that rounding it is rounding q on the float64 grid."""
+    if q == 0:
+        return Fraction(0)
+    e = q.numerator.bit_length() - q.denominator.bit_length()  # floor(log2 q) or one above
+    if q < Fraction(2) ** e:
+        e -= 1
+    if e < -1022:  # subnormal range: pattern = q / 2**-1074
+        return q * 2**1074
+    return (e + 1023) * 2**52 + (q / Fraction(2) ** e - 1) * 2**52
+
+
+def _exact_euclidean_cell(x: np.ndarray, y: np.ndarray) -> int:
+    X, Y, e = _exact_integers(x, y)
+    q = Fraction(sum((a - b) ** 2 for a, b in zip(X, Y, strict=True))) * Fraction(2) ** (2 * e)
+    return math.floor((_float_pattern(q) + 2 ** (_DROP - 1)) / 2**_DROP)
+
+
+def _ambiguous_that_matter(lo: np.ndarray, hi: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Pairs whose cell is uncertain (lo < hi) and could share a cell with another pair of
+    their group; any other uncertain pair sorts the same whichever of its cells is true."""
+    amb = np.flatnonzero(lo != hi)
+    if not len(amb):
+        return amb
+    order = np.argsort(groups, kind="stable")
+    g_sorted = groups[order]
+    first = np.searchsorted(g_sorted, groups[amb], "left")
+    last = np.searchsorted(g_sorted, groups[amb], "right")
+    keep = [
+        a
+        for a, f, t in zip(amb.tolist(), first.tolist(), last.tolist(), strict=True)
+        if np.count_nonzero((lo[order[f:t]] <= hi[a]) & (hi[order[f:t]] >= lo[a])) > 1  # itself + another
+    ]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def pair_cells(canon: Canonical, rows: np.ndarray, cols: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Grid cell of the exact distance of each pair (rows[t], cols[t]), for sorting.
+
+    Pairs are compared only within their group (``groups[t]``, e.g. one row's near-tie run).
+    The float64 bounds name the cell of almost every pair; a pair whose bounds straddle a
+    cell boundary is settled in exact integer arithmetic when another pair of its group could
+    fall into one of its cells, otherwise its lower cell orders it correctly. Exact duplicate
+    rows have distance 0 exactly and land in cell 0.
+    """
+    lower, upper = _distance_bounds(canon, rows, cols)
+    lo, hi = _cells_of_floats(canon.metric, lower), _cells_of_floats(canon.metric, upper)
+    for t in _ambiguous_that_matter(lo, hi, groups).tolist():
+        x, y = canon.X[rows[t]], canon.X[cols[t]]
+        if canon.metric == "cosine":
+            lo[t] = _exact_cosine_cell(x, y, int(lo[t]), int(hi[t]))
+        else:
+            lo[t] = _exact_euclidean_cell(x, y)
+    return lo
 
 
 # ------------------------------------------------------------------------ float32 fast pass
@@ -177,10 +344,12 @@ def _first_nonfinite_row(X: np.ndarray, rows: np.ndarray, name: str) -> None:
     raise ValueError(f"{name} row {int(rows[0])} is too large: its squared norm overflows float64")
 
 
-def _cosine_operands(X: np.ndarray, name: str) -> tuple[Canonical, np.ndarray, np.ndarray]:
+def _cosine_operands(X: np.ndarray, name: str, rows: int = 0) -> tuple[Canonical, np.ndarray, np.ndarray]:
+    """Canonical form, float32 unit rows (zero rows appended up to ``rows``), eps per row."""
     n, d = X.shape
     norms = np.empty(n)
-    A = np.empty((n, d), dtype=np.float32)
+    A = np.empty((max(n, rows), d), dtype=np.float32)
+    A[n:] = 0.0
     for c in _row_chunks(n, d):
         x = X[c].astype(np.float64, copy=False)
         nr = np.sqrt((x * x).sum(axis=1))
@@ -199,7 +368,11 @@ def _cosine_operands(X: np.ndarray, name: str) -> tuple[Canonical, np.ndarray, n
     return Canonical(X, "cosine", norms), A, eps
 
 
-def _euclidean_operands(X: np.ndarray, name: str) -> tuple[Canonical, np.ndarray, np.ndarray, np.ndarray]:
+def _euclidean_operands(
+    X: np.ndarray, name: str, rows: int = 0
+) -> tuple[Canonical, np.ndarray, np.ndarray, np.ndarray]:
+    """Canonical form, augmented float32 rows A and B (zero rows appended up to ``rows``),
+    eps per row."""
     n, d = X.shape
     mean = np.zeros(d)
     for c in _row_chunks(n, d):
@@ -218,15 +391,16 @@ def _euclidean_operands(X: np.ndarray, name: str) -> tuple[Canonical, np.ndarray
     scale = float(r.max()) or 1.0
     r /= scale
     # Augmented rows: A_i . B_j = 2 x_i.x_j - |x_i|^2 - |x_j|^2 = -|x_i - x_j|^2 in one GEMM.
-    A = np.empty((n, d + 2), dtype=np.float32)
-    B = np.empty((n, d + 2), dtype=np.float32)
+    A = np.zeros((max(n, rows), d + 2), dtype=np.float32)
+    B = np.zeros((max(n, rows), d + 2), dtype=np.float32)
     for c in _row_chunks(n, d):
         xs = (X[c].astype(np.float64, copy=False) - mean) / scale
         sq = (xs * xs).sum(axis=1)
         A[c, :d], A[c, d], A[c, d + 1] = 2.0 * xs, -sq, -1.0
         B[c, :d], B[c, d], B[c, d + 1] = xs, 1.0, sq
-    # |sum of the d + 2 terms| <= (|x_i| + |x_j|)^2 <= (r_i + 1)^2 in scaled units.
-    eps = _SAFETY * (d + 10) * _U32 * (r + 1.0) ** 2
+    # |sum of the d + 2 terms| <= (|x_i| + |x_j|)^2 <= (r_i + 1)^2 in scaled units. Plus a
+    # grid cell (relative, <= 2^-31 of that), so a gap over 2 eps also separates cells.
+    eps = (_SAFETY * (d + 10) * _U32 + 2.0 ** (1 - _GRID_BITS)) * (r + 1.0) ** 2
     return Canonical(X, "euclidean", None), A, B, eps
 
 
@@ -254,100 +428,357 @@ def _fold(
     best_i[row0 : row0 + nrows] = torch.gather(D_i, 1, j)
 
 
+def _fold_numpy(
+    best_v: np.ndarray, best_i: np.ndarray, row0: int, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray
+) -> None:
+    """``_fold`` on CPU: only the rows that got candidates are touched, and numpy sorts the
+    short rows (torch.topk costs about a millisecond per call on CPU whatever its size)."""
+    kk = best_v.shape[1]
+    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # rows are grouped
+    counts = np.diff(np.r_[first, len(rows)])
+    hit = row0 + rows[first]
+    group = np.repeat(np.arange(len(first)), counts)
+    slot = kk + np.arange(len(rows)) - first[group]
+    D_v = np.full((len(first), kk + int(counts.max())), _NEG_INF, dtype=best_v.dtype)
+    D_i = np.full(D_v.shape, -1, dtype=np.int64)
+    D_v[:, :kk], D_i[:, :kk] = best_v[hit], best_i[hit]
+    D_v[group, slot], D_i[group, slot] = vals, cols
+    # Equal float32 scores may come in either order: the exact pass orders them.
+    top = np.argsort(-D_v, axis=1)[:, :kk]  # SIMD sort; a stable one costs 3-5x
+    best_v[hit] = np.take_along_axis(D_v, top, axis=1)
+    best_i[hit] = np.take_along_axis(D_i, top, axis=1)
+
+
+def _fold_any(
+    best_v: torch.Tensor, best_i: torch.Tensor, row0: int, rows: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor
+) -> None:
+    """``_fold``, in numpy on CPU (same lists up to the order of equal float32 scores)."""
+    if best_v.device.type == "cpu":
+        _fold_numpy(best_v.numpy(), best_i.numpy(), row0, rows.numpy(), cols.numpy(), vals.numpy())
+    else:
+        _fold(best_v, best_i, row0, rows, cols, vals)
+
+
 _CHUNK = 32  # scores per block maximum in the filter
 
 
-def _filter_rows(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _flat_nonzero(mask: torch.Tensor) -> torch.Tensor:
+    """Ascending flat indices of the True entries (int64).
+
+    On CPU numpy's nonzero is several times faster than torch's at one thread (and torch's
+    stalls badly with two threads on a busy machine); the tensor shares numpy's memory.
+    """
+    if mask.device.type == "cpu":
+        return torch.from_numpy(np.flatnonzero(mask.numpy()))
+    return torch.nonzero(mask.reshape(-1)).squeeze(1)
+
+
+def _row_run_max(S: torch.Tensor) -> torch.Tensor:
+    """(m, w / _CHUNK): the maximum of each run of _CHUNK columns in each row."""
+    return S.view(S.shape[0], -1, _CHUNK).amax(dim=2)
+
+
+def _col_run_max(S: torch.Tensor) -> torch.Tensor:
+    """(m / _CHUNK, w): the maximum of each run of _CHUNK rows in each column."""
+    return S.unflatten(0, (-1, _CHUNK)).amax(dim=1)
+
+
+def _filter_rows(
+    S: torch.Tensor, tau: torch.Tensor, run_max: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(row, col, score) of entries of S above their row's threshold, rows ascending.
 
-    Block maxima over runs of _CHUNK columns are compared first (one cheap reduction), so
-    the exact compare and nonzero touch only the few runs that can hold a candidate.
+    Block maxima over runs of _CHUNK columns (``_row_run_max``, computed here unless given)
+    are compared first, so the exact compare and nonzero touch only the few runs that can
+    hold a candidate. Runs are gathered by flat index (index_select copies whole rows of
+    32; advanced indexing with two index tensors is ~10x slower on CPU).
     """
     m, w = S.shape
-    runs = S.view(m, w // _CHUNK, _CHUNK)
-    r, ch = torch.nonzero(runs.amax(dim=2) > tau[:, None], as_tuple=True)
-    sub = runs[r, ch]  # (q, _CHUNK)
-    q, j = torch.nonzero(sub > tau[r][:, None], as_tuple=True)
-    return r[q], ch[q] * _CHUNK + j, sub[q, j]
+    nb = w // _CHUNK
+    run_max = _row_run_max(S) if run_max is None else run_max
+    hit = _flat_nonzero(run_max > tau[:, None])  # run ids r * nb + ch
+    r = torch.div(hit, nb, rounding_mode="floor")
+    sub = S.view(m * nb, _CHUNK).index_select(0, hit)  # (q, _CHUNK)
+    flat = _flat_nonzero(sub > tau.index_select(0, r)[:, None])
+    q = torch.div(flat, _CHUNK, rounding_mode="floor")
+    cols = (hit.index_select(0, q) - r.index_select(0, q) * nb) * _CHUNK + (flat - q * _CHUNK)
+    return r.index_select(0, q), cols, sub.view(-1).index_select(0, flat)
 
 
-def _filter_cols(S: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(col, row, score) of entries of S above their column's threshold, cols ascending."""
+def _filter_cols(
+    S: torch.Tensor, tau: torch.Tensor, run_max: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(col, row, score) of entries of S above their column's threshold, cols ascending;
+    ``run_max``: ``_col_run_max(S)``, computed here unless given."""
     m, w = S.shape
-    runs = S.view(m // _CHUNK, _CHUNK, w)
-    ch, c = torch.nonzero(runs.amax(dim=1) > tau[None, :], as_tuple=True)
-    sub = runs[ch, :, c]  # (q, _CHUNK)
-    q, j = torch.nonzero(sub > tau[c][:, None], as_tuple=True)
-    cols, rows, vals = c[q], ch[q] * _CHUNK + j, sub[q, j]
-    # Group by column; the int32 keys are unique, so an unstable sort is deterministic.
-    order = torch.sort((cols * m + rows).to(torch.int32)).indices
-    return cols[order], rows[order], vals[order]
+    runs = S.unflatten(0, (m // _CHUNK, _CHUNK))
+    run_max = _col_run_max(S) if run_max is None else run_max
+    hit = _flat_nonzero(run_max > tau[None, :])  # ch * w + c
+    ch = torch.div(hit, w, rounding_mode="floor")
+    c = hit - ch * w
+    # (q, _CHUNK), strided, but only the few runs that can hold one; numpy's mixed advanced
+    # indexing is ~3x faster than torch's on CPU.
+    if S.device.type == "cpu":
+        sub = torch.from_numpy(runs.numpy()[ch.numpy(), :, c.numpy()])
+    else:
+        sub = runs[ch, :, c]
+    flat = _flat_nonzero(sub > tau.index_select(0, c)[:, None])
+    q = torch.div(flat, _CHUNK, rounding_mode="floor")
+    cols, rows = c.index_select(0, q), ch.index_select(0, q) * _CHUNK + (flat - q * _CHUNK)
+    vals = sub.view(-1).index_select(0, flat)
+    # Group by column, rows ascending within (they are ascending per column already).
+    if S.device.type == "cpu":
+        order = torch.from_numpy(np.argsort(cols.numpy(), kind="stable"))
+    else:  # the int32 keys are unique, so an unstable sort is deterministic
+        order = torch.sort((cols * m + rows).to(torch.int32)).indices
+    return cols.index_select(0, order), rows.index_select(0, order), vals.index_select(0, order)
+
+
+def _seed_from_diagonal(
+    S: torch.Tensor, run_max: torch.Tensor, best_v: torch.Tensor, best_i: torch.Tensor, row0: int, col0: int, kk: int
+) -> None:
+    """Exact float32 top-kk of the rows of S (rows row0.., columns col0.., self already -inf)
+    into their (empty) lists.
+
+    Every score at or above the kk-th largest maximum of the 32-score runs is a candidate:
+    kk runs reach that value, so the kk best scores are all among them. A top-k over the
+    whole tile costs ~10x more on CPU.
+    """
+    m, w = S.shape
+    nb = w // _CHUNK
+    if nb < kk:  # too few runs for the bound: plain top-k
+        v, i = torch.topk(S, kk, dim=1)
+        best_v[row0 : row0 + m] = v
+        best_i[row0 : row0 + m] = torch.where(torch.isinf(v), torch.full_like(i, -1), i + col0)
+        return
+    if S.device.type == "cpu":
+        kth = torch.from_numpy(np.partition(run_max.numpy(), nb - kk, axis=1)[:, nb - kk].copy())
+    else:
+        kth = torch.kthvalue(run_max, nb - kk + 1, dim=1).values
+    below = torch.nextafter(kth, torch.full_like(kth, _NEG_INF))  # the filter keeps > below
+    r, c, v = _filter_rows(S, below, run_max)
+    if len(r):
+        _fold_any(best_v, best_i, row0, r, c + col0, v)
+
+
+Tile = tuple[int, int, int, int]  # (first row, rows, first column, columns)
+
+
+_MIN_TILE_WORK = 2**26  # multiply-adds: smaller GEMMs cost more in per-tile overhead than they save
+
+
+def _diagonal_tiles(s: int, size: int, d: int, kk: int) -> tuple[list[Tile], list[Tile]]:
+    """(seeds, inner tiles) covering the upper triangle of the diagonal block [s, s + size).
+
+    The block is halved recursively (two diagonal halves and the tile between them) while the
+    halves still seed their rows (more than kk columns) and their GEMMs are large enough to
+    pay for themselves; each level computes 3/4 of the square it replaces.
+    """
+    half = math.ceil(size / 2 / _CHUNK) * _CHUNK
+    if size - half <= kk or (size - half) ** 2 * d < _MIN_TILE_WORK:
+        return [(s, size, s, size)], []
+    seeds_a, inner_a = _diagonal_tiles(s, half, d, kk)
+    seeds_b, inner_b = _diagonal_tiles(s + half, size - half, d, kk)
+    return seeds_a + seeds_b, inner_a + inner_b + [(s, half, s + half, size - half)]
+
+
+def _tile_plan(n_pad: int, tile: int, d: int, kk: int) -> list[Tile]:
+    """Tiles covering the upper triangle of the score matrix, in scan order.
+
+    Blocks of ``tile`` rows; diagonal blocks split as in ``_diagonal_tiles``. Diagonal tiles
+    come first (they seed every row's threshold), then the tiles within blocks, smallest
+    first, then the full off-diagonal tiles, so the thresholds tighten before the big tiles.
+    """
+    starts = range(0, n_pad, tile)
+    seeds: list[Tile] = []
+    inner: list[Tile] = []
+    for s in starts:
+        block_seeds, block_inner = _diagonal_tiles(s, tile, d, kk)
+        seeds += block_seeds
+        inner += block_inner
+    inner.sort(key=lambda tl: tl[1] * tl[3])  # stable: a fixed order
+    outer = [(s, tile, t, tile) for a, s in enumerate(starts) for t in starts[a + 1 :]]
+    return seeds + inner + outer
+
+
+@dataclass(frozen=True)
+class _TileScores:
+    """A computed tile: its scores and their run maxima (``_row_run_max``, ``_col_run_max``)."""
+
+    S: torch.Tensor
+    row_max: torch.Tensor
+    col_max: torch.Tensor
+
+
+def _select_tile(ts: _TileScores, best_v: torch.Tensor, best_i: torch.Tensor, tile: Tile, kk: int) -> None:
+    """Fold the scores of ``tile`` into the lists of its rows and of its columns."""
+    s, h, t, w = tile
+    if s == t:
+        _seed_from_diagonal(ts.S, ts.row_max, best_v, best_i, s, s, kk)
+        return
+    r, c, v = _filter_rows(ts.S, best_v[s : s + h, -1], ts.row_max)
+    if len(r):
+        _fold_any(best_v, best_i, s, r, c + t, v)
+    c2, r2, v2 = _filter_cols(ts.S, best_v[t : t + w, -1], ts.col_max)
+    if len(c2):
+        _fold_any(best_v, best_i, t, c2, r2 + s, v2)
+
+
+class _TileRunner:
+    """Runs a tile plan on CPU with ``workers`` threads, each with one torch thread.
+
+    Tasks: the GEMM of a tile (any worker, as soon as a buffer is free; tiles in plan order)
+    and the selection from a computed tile (strictly in plan order, one at a time, since it
+    reads the thresholds the previous ones left). A free worker takes the next selection if
+    its tile is ready, else the next GEMM. So the cores share the work whatever its mix
+    (the selection's share falls as d grows) and whatever else runs on the machine, with no
+    GEMM split over cores that waits for its slowest thread. Only the speed depends on the
+    timing: each row's list is updated tile by tile in plan order.
+    """
+
+    def __init__(self, n_tiles: int, workers: int, buffers: list[torch.Tensor]) -> None:
+        import threading
+
+        self.n_tiles = n_tiles
+        self.workers = workers
+        self.free = list(range(len(buffers)))
+        self.buffers = buffers
+        self.cond = threading.Condition()
+        self.next_gemm = 0
+        self.next_select = 0
+        self.selecting = False
+        self.ready: dict[int, tuple[int, _TileScores]] = {}  # tile -> (buffer, scores)
+        self.error: BaseException | None = None
+
+    def run(
+        self,
+        gemm: Callable[[int, torch.Tensor], _TileScores],
+        select: Callable[[_TileScores, int], None],
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def worker() -> None:
+            torch.set_num_threads(1)  # OpenMP and MKL thread counts are per calling thread
+            with torch.inference_mode():  # thread-local too
+                while (task := self._take()) is not None:
+                    kind, j, b, S = task
+                    try:
+                        if kind == "gemm":
+                            S = gemm(j, self.buffers[b])
+                        else:
+                            select(S, j)
+                    except BaseException as err:  # hand it to the caller, stop the others
+                        with self.cond:
+                            self.error = err
+                            self.cond.notify_all()
+                        return
+                    self._done(kind, j, b, S)
+
+        threads = torch.get_num_threads()
+        with ThreadPoolExecutor(self.workers) as pool:
+            for f in [pool.submit(worker) for _ in range(self.workers)]:
+                f.result()
+        torch.set_num_threads(threads)  # the workers changed the default that new threads inherit
+        if self.error is not None:
+            raise self.error
+
+    def _take(self) -> tuple[str, int, int, _TileScores | None] | None:
+        with self.cond:
+            while True:
+                if self.error is not None or self.next_select == self.n_tiles:
+                    return None
+                if not self.selecting and self.next_select in self.ready:
+                    self.selecting = True
+                    b, S = self.ready.pop(self.next_select)
+                    return "select", self.next_select, b, S
+                if self.next_gemm < self.n_tiles and self.free:
+                    self.next_gemm += 1
+                    return "gemm", self.next_gemm - 1, self.free.pop(), None
+                self.cond.wait()
+
+    def _done(self, kind: str, j: int, b: int, S: _TileScores | None) -> None:
+        with self.cond:
+            if kind == "gemm":
+                assert S is not None
+                self.ready[j] = (b, S)
+            else:
+                self.selecting = False
+                self.next_select += 1
+                self.free.append(b)
+            self.cond.notify_all()
+
+
+def _blocking(n: int, tile: int, kk: int) -> tuple[int, int]:
+    """(tile, padded row count): equal blocks (no thin last block with weak thresholds), each
+    a multiple of _CHUNK rows and more than kk."""
+    blocks = math.ceil(n / max(tile, kk + 1))
+    tile = math.ceil(n / blocks / _CHUNK) * _CHUNK
+    return tile, math.ceil(n / tile) * tile
 
 
 def _symmetric_topk(
-    A: torch.Tensor, B: torch.Tensor, kk: int, tile: int, progress: bool
+    A: torch.Tensor, B: torch.Tensor, n: int, kk: int, tile: int, progress: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """float32 top-kk scores (descending) and indices of every row, self excluded.
+    """float32 top-kk scores (descending) and indices of each of the first n rows, self
+    excluded; A and B may hold zero rows beyond n (padding up to whole blocks).
 
     Scores must be symmetric (A_i . B_j == A_j . B_i in exact arithmetic), so only tiles
-    with column block >= row block are computed; each serves both blocks' rows.
+    on and above the diagonal are computed; each serves both its rows and its columns.
+
+    On CPU with T > 1 threads, T workers with one torch thread each share the GEMMs and the
+    selection (``_TileRunner``): the selection is many small ops, for which a barrier per op
+    costs more than it gains (and stalls badly on a busy machine).
     """
     from tqdm.auto import tqdm
 
-    n = A.shape[0]
     dev = A.device
-    # Equal blocks (no thin last block with weak thresholds), a multiple of _CHUNK rows;
-    # padding rows score -inf against everything and accept nothing (threshold +inf).
-    blocks = math.ceil(n / max(tile, kk + 1))
-    tile = math.ceil(n / blocks / _CHUNK) * _CHUNK
-    blocks = math.ceil(n / tile)
-    n_pad = blocks * tile
-    if n_pad > n:
-        A = torch.cat([A, A.new_zeros(n_pad - n, A.shape[1])])
-        B = A if B is A else torch.cat([B, B.new_zeros(n_pad - n, B.shape[1])])
+    # Padding rows score -inf against everything and accept nothing (threshold +inf).
+    tile, n_pad = _blocking(n, tile, kk)
+    if A.shape[0] < n_pad:
+        A = torch.cat([A[:n], A.new_zeros(n_pad - n, A.shape[1])])
+        B = A if B is A else torch.cat([B[:n], B.new_zeros(n_pad - n, B.shape[1])])
     best_v = torch.full((n_pad, kk), _NEG_INF, device=dev)
     best_i = torch.full((n_pad, kk), -1, dtype=torch.int64, device=dev)
-    starts = list(range(0, n_pad, tile))
-    buf = torch.empty(tile, tile, device=dev)
-    bar = tqdm(total=blocks * (blocks + 1) // 2, disable=not progress, desc="kNN tiles", unit="tile", leave=False)
+    plan = _tile_plan(n_pad, tile, A.shape[1], kk)
+    last_seed = max(j for j, (s, _, t, _) in enumerate(plan) if s == t)
+    bufs = [torch.empty(tile * tile, device=dev)]
+    bar = tqdm(total=len(plan), disable=not progress, desc="kNN tiles", unit="tile", leave=False)
 
-    def scores(s: int, t: int) -> torch.Tensor:
-        torch.mm(A[s : s + tile], B[t : t + tile].T, out=buf)
-        if t + tile > n:  # padding columns (and rows) never win
-            buf[:, max(n - t, 0) :] = _NEG_INF
-            buf[max(n - s, 0) :, :] = _NEG_INF
-        return buf
+    # On CPU the GEMM runs in slices of rows that fit the cache (~1 MB), and the run maxima of
+    # each slice are taken while it is there: the selection then reads only a few runs.
+    rows_per_slice = tile if dev.type != "cpu" else max(_CHUNK, (1 << 18) // tile // _CHUNK * _CHUNK)
 
-    # Diagonal tiles first: an exact top-k' inside each block seeds every row's threshold.
-    for s in starts:
-        S = scores(s, s)
-        S.fill_diagonal_(_NEG_INF)
-        v, i = torch.topk(S, kk, dim=1)
-        best_v[s : s + tile] = v
-        best_i[s : s + tile] = torch.where(torch.isinf(v), torch.full_like(i, -1), i + s)  # never self
+    def scores(tl: Tile, buf: torch.Tensor) -> _TileScores:
+        s, h, t, w = tl
+        out = buf[: h * w].view(h, w)
+        row_max = out.new_empty(h, w // _CHUNK)
+        col_max = out.new_empty(h // _CHUNK, w)
+        for a in range(0, h, rows_per_slice):
+            b = min(a + rows_per_slice, h)
+            part = out[a:b]
+            torch.mm(A[s + a : s + b], B[t : t + w].T, out=part)
+            if s == t:  # a point is not its own neighbour
+                part[:, a:b].fill_diagonal_(_NEG_INF)
+            if max(s + b, t + w) > n:  # padding columns (and rows) never win
+                part[:, max(n - t, 0) :] = _NEG_INF
+                part[max(n - s - a, 0) :, :] = _NEG_INF
+            row_max[a:b] = _row_run_max(part)
+            col_max[a // _CHUNK : b // _CHUNK] = _col_run_max(part)
+        return _TileScores(out, row_max, col_max)
+
+    def select(S: _TileScores, j: int) -> None:
+        _select_tile(S, best_v, best_i, plan[j], kk)
+        if j == last_seed:  # every row seeded: padding rows accept nothing from now on
+            best_v[n:] = float("inf")
         bar.update(1)
-    best_v[n:] = float("inf")
 
-    # Off-diagonal tiles: keep only scores above the row's current k'-th best, folding them in
-    # tile by tile so the thresholds tighten as the scan goes on.
     threads = torch.get_num_threads()
-    for a, s in enumerate(starts):
-        for t in starts[a + 1 :]:
-            S = scores(s, t)
-            # The selection is many small ops: one thread each avoids a barrier per op, which
-            # costs more than it gains (and stalls badly on a busy machine); GEMMs keep all.
-            if dev.type == "cpu":
-                torch.set_num_threads(1)
-            try:
-                r, c, v = _filter_rows(S, best_v[s : s + tile, -1])
-                c2, r2, v2 = _filter_cols(S, best_v[t : t + tile, -1])
-                if len(r):
-                    _fold(best_v, best_i, s, r, c + t, v)
-                if len(c2):
-                    _fold(best_v, best_i, t, c2, r2 + s, v2)
-            finally:
-                torch.set_num_threads(threads)
-            bar.update(1)
+    if dev.type != "cpu" or threads == 1:
+        for j, tl in enumerate(plan):
+            select(scores(tl, bufs[0]), j)
+    else:
+        bufs += [torch.empty(tile * tile, device=dev) for _ in range(threads)]  # one spare: no worker waits
+        _TileRunner(len(plan), threads, bufs).run(lambda j, buf: scores(plan[j], buf), select)
     bar.close()
     return best_v[:n], best_i[:n]
 
@@ -359,7 +790,7 @@ def _fallback_rows(
     A: torch.Tensor, B: torch.Tensor, canon: Canonical, rows: np.ndarray, eps: np.ndarray, k: int
 ) -> np.ndarray:
     """Rows whose candidates end inside a near-tie run: score them against all points and
-    re-rank in float64 every point within 2 eps of the k-th float32 score."""
+    re-rank by (cell, index) every point within 2 eps of the k-th float32 score."""
     n = A.shape[0]
     out = np.empty((len(rows), k), dtype=np.int64)
     step = max(1, (1 << 24) // n)
@@ -376,9 +807,9 @@ def _fallback_rows(
         slot = np.arange(len(r)) - (np.cumsum(counts) - counts)[r]
         cand = np.full((len(rr), int(counts.max())), n, dtype=np.int64)  # padding sorts last
         cand[r, slot] = c
-        d64 = np.full(cand.shape, np.inf)
-        d64[r, slot] = pair_distances(canon, rr[r], c)
-        order = np.lexsort((cand, d64), axis=-1)[:, :k]
+        cell = np.full(cand.shape, np.iinfo(np.int64).max)
+        cell[r, slot] = pair_cells(canon, rr[r], c, r)
+        order = np.lexsort((cand, cell), axis=-1)[:, :k]
         out[s : s + step] = np.take_along_axis(cand, order, axis=1)
     return out
 
@@ -388,9 +819,10 @@ def _exact_from_candidates(
 ) -> np.ndarray:
     """Exact top-k from each row's float32 top-k' (scores descending).
 
-    Every float32 score is within eps of the exact one, so two candidates whose float32
-    scores differ by more than 2 eps are already in exact order. Split each row's candidate
-    list at those wide gaps into runs; only runs of two or more need float64 distances, and
+    Every float32 score is within eps of the exact one (eps includes half a grid cell), so
+    two candidates whose float32 scores differ by more than 2 eps lie in different cells, in
+    that order. Split each row's candidate list at those wide gaps into runs; only runs of
+    two or more need their cells, and
     the run holding the k-th candidate must end before the list does (else a point outside
     the list could tie with it: such rows go to the full fallback).
     """
@@ -416,11 +848,12 @@ def _exact_from_candidates(
         shared[:, :-1] |= ~w
         need = shared & relevant  # members of multi-point runs
         r_need, c_need = np.nonzero(need)
-        d64 = np.zeros((len(ok), kk))
-        d64[r_need, c_need] = pair_distances(canon, ok[r_need], idx[ok][r_need, c_need])
+        cell = np.zeros((len(ok), kk), dtype=np.int64)
+        groups = r_need * kk + run[r_need, c_need]  # one row's run: the pairs ever compared
+        cell[r_need, c_need] = pair_cells(canon, ok[r_need], idx[ok][r_need, c_need], groups)
         run_key = np.where(relevant, run, np.iinfo(np.int64).max)
         cand = idx[ok]
-        order = np.lexsort((cand, d64, run_key), axis=-1)[:, :k]
+        order = np.lexsort((cand, cell, run_key), axis=-1)[:, :k]
         result[ok] = np.take_along_axis(cand, order, axis=1)
     bad = todo[~covered]
     if len(bad):
@@ -453,11 +886,12 @@ def knn_indices(
         tile: tile edge in rows (memory ~ tile^2 floats, at most 46340); default 2048 (CPU),
             8192 (CUDA).
         margin: extra candidates kept per row for the near-tie re-check (default
-            2 + ceil(d / 512)); a speed knob only, results do not depend on it.
+            2 + ceil(d / 256)); a speed knob only, results do not depend on it.
         progress: show a tqdm bar (stderr) over the tiles.
 
     Returns:
-        int64 (N, k): row i lists i's neighbours nearest first; ties go to the lower index;
+        int64 (N, k): row i lists i's neighbours nearest first; ties (equal exact distances,
+        or distances within one 2**-32 grid cell, see the module docstring) go to the lower index;
         with ``include_self`` column 0 is i itself.
 
     Raises:
@@ -479,19 +913,22 @@ def knn_indices(
     if margin is None:
         # More near-ties at the k-th candidate as eps grows with d; a short list sends rows
         # to the (slower, still exact) fallback, a long one costs filter work.
-        margin = 2 + math.ceil(Xv.shape[1] / 512)
+        margin = 2 + math.ceil(Xv.shape[1] / 256)
     kk = min(k_other + max(1, int(margin)), n - 1)
 
+    tile = min(max(1, int(tile)), 46340)
+    n_pad = _blocking(n, tile, kk)[1]  # built padded: no copy of the operands later
     if metric == "cosine":
-        canon, A_np, eps = _cosine_operands(Xv, "X")
+        canon, A_np, eps = _cosine_operands(Xv, "X", n_pad)
+        eps = eps + _COSINE_CELL  # a gap over 2 eps then also separates grid cells
         B_np = A_np
     else:
-        canon, A_np, B_np, eps = _euclidean_operands(Xv, "X")
+        canon, A_np, B_np, eps = _euclidean_operands(Xv, "X", n_pad)
     with _full_fp32_matmul(), torch.inference_mode():
         A = torch.from_numpy(A_np).to(dev)
         B = A if B_np is A_np else torch.from_numpy(B_np).to(dev)
-        vals, idx = _symmetric_topk(A, B, kk, min(max(1, int(tile)), 46340), progress)
-        out = _exact_from_candidates(vals.cpu().numpy(), idx.cpu().numpy(), eps, k_other, canon, A, B)
+        vals, idx = _symmetric_topk(A, B, n, kk, tile, progress)
+        out = _exact_from_candidates(vals.cpu().numpy(), idx.cpu().numpy(), eps, k_other, canon, A[:n], B[:n])
     if include_self:
         out = np.hstack([self_col, out])
     return np.ascontiguousarray(out, dtype=np.int64)
