@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from crossmodal.devices import resolve_device
 from crossmodal.metrics.knn import (
     _CHUNK,
     _U32,
@@ -38,7 +39,6 @@ from crossmodal.metrics.knn import (
     _cosine_operands,
     _filter_cols,
     _fold,
-    _resolve_device,
     _validated_input,
 )
 
@@ -169,7 +169,7 @@ def cross_stats(
     cf, af, eps_rows = _cosine_operands(Fv, names[0])
     cy, ay, _ = _cosine_operands(Yv, names[1])
     eps = float(eps_rows[0])
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     n_cols = math.ceil(n / _CHUNK) * _CHUNK
     if block is None:
         block = max(_CHUNK, min(4096, (1 << 25) // n_cols) // _CHUNK * _CHUNK)

@@ -67,6 +67,8 @@ from typing import Literal
 import numpy as np
 import torch
 
+from crossmodal.devices import resolve_device
+
 Metric = Literal["cosine", "euclidean"]
 METRICS: tuple[str, ...] = ("cosine", "euclidean")
 
@@ -322,12 +324,6 @@ def _full_fp32_matmul() -> Iterator[None]:
         yield
     finally:
         torch.backends.cuda.matmul.allow_tf32 = old
-
-
-def _resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _row_chunks(n: int, d: int) -> Iterator[slice]:
@@ -907,7 +903,7 @@ def knn_indices(
     if k_other == 0:
         _cosine_operands(Xv, "X") if metric == "cosine" else _euclidean_operands(Xv, "X")  # same checks
         return self_col
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     if tile is None:
         tile = 8192 if dev.type == "cuda" else 2048
     if margin is None:
