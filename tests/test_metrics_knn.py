@@ -382,6 +382,22 @@ def test_errors_name_the_problem(X: np.ndarray, k: object, kwargs: dict, pattern
         knn_indices(X, k, **kwargs)
 
 
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_errors_name_the_first_bad_row_across_chunks(metric: str) -> None:
+    # Rows are prepared in chunks of 2**20 / d rows, in parallel: the first bad row still wins.
+    X = np.ones((3000, 1024), dtype=np.float32)
+    X[2500, 7] = np.nan
+    X[1500, 3] = np.inf
+    with pytest.raises(ValueError, match=r"NaN or Inf.*row: 1500"):
+        knn_indices(X, 3, metric)
+    if metric == "cosine":
+        Z = np.ones((3000, 1024), dtype=np.float32)
+        Z[2600] = 0.0
+        Z[1100] = 0.0
+        with pytest.raises(ValueError, match=r"zero vector.*row 1100"):
+            knn_indices(Z, 3, metric)
+
+
 def test_zero_vector_is_fine_under_euclidean_and_k_equal_n_with_self() -> None:
     X = np.r_[np.eye(3), np.zeros((1, 3))]
     np.testing.assert_array_equal(knn_indices(X, 3, "euclidean"), reference_knn(X, 3, "euclidean", False))
