@@ -329,16 +329,23 @@ def test_worker_threads_leave_no_trace_and_pass_errors_on(monkeypatch: pytest.Mo
 
     import crossmodal.metrics.knn as knn_module
 
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
     X = np.random.default_rng(10).standard_normal((500, 8))
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(2)  # the CPU tile runner needs two or more
+        blas_before = blas_threads()
         knn_indices(X, 5, tile=64)
         seen = []
         probe = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
         probe.start()
         probe.join()
         assert torch.get_num_threads() == 2 and seen == [2]
+        assert blas_threads() == blas_before  # numpy's BLAS was limited to one thread only inside
 
         def broken(*args: object) -> None:
             raise RuntimeError("selection failed")

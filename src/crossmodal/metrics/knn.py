@@ -730,6 +730,16 @@ class _TileRunner:
             self.cond.notify_all()
 
 
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread per call while the workers run (its thread count is global
+    to the process; threadpoolctl comes with scikit-learn, a dependency)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def _blocking(n: int, tile: int, kk: int) -> tuple[int, int]:
     """(tile, padded row count): blocks of nearly equal size, multiples of _CHUNK rows and
     more than kk (the last one may be shorter); rows padded only to a multiple of _CHUNK,
@@ -771,6 +781,12 @@ def _symmetric_topk(
     # fit L2; with large d, slices under ~512 rows slow the GEMM itself (B's tile is re-read).
     rows_per_slice = tile if dev.type != "cpu" else (4 if A.shape[1] > 256 else 1) * 128
 
+    # On CPU the GEMMs go to numpy's OpenBLAS, one thread per worker: on the AMD EPYC this
+    # was tuned on it runs 5-10 % faster per core than torch's MKL (any float32 BLAS keeps
+    # the error bound).
+    A_np = A.numpy() if dev.type == "cpu" else None
+    B_np = B.numpy() if dev.type == "cpu" else None
+
     def scores(tl: Tile, buf: torch.Tensor) -> _TileScores:
         s, h, t, w = tl
         out = buf[: h * w].view(h, w)
@@ -779,7 +795,10 @@ def _symmetric_topk(
         for a in range(0, h, rows_per_slice):
             b = min(a + rows_per_slice, h)
             part = out[a:b]
-            torch.mm(A[s + a : s + b], B[t : t + w].T, out=part)
+            if A_np is not None and B_np is not None:
+                np.matmul(A_np[s + a : s + b], B_np[t : t + w].T, out=part.numpy())
+            else:
+                torch.mm(A[s + a : s + b], B[t : t + w].T, out=part)
             if s == t:  # a point is not its own neighbour
                 part[:, a:b].fill_diagonal_(_NEG_INF)
             if max(s + b, t + w) > n:  # padding columns (and rows) never win
@@ -796,12 +815,17 @@ def _symmetric_topk(
         bar.update(1)
 
     threads = torch.get_num_threads()
-    if dev.type != "cpu" or threads == 1:
+    if dev.type != "cpu":
         for j, tl in enumerate(plan):
             select(scores(tl, bufs[0]), j)
     else:
-        bufs += [torch.empty(tile * tile, device=dev) for _ in range(threads)]  # one spare: no worker waits
-        _TileRunner(len(plan), threads, bufs).run(lambda j, buf: scores(plan[j], buf), select)
+        with _one_blas_thread():
+            if threads == 1:
+                for j, tl in enumerate(plan):
+                    select(scores(tl, bufs[0]), j)
+            else:
+                bufs += [torch.empty(tile * tile, device=dev) for _ in range(threads)]  # a spare: no worker waits
+                _TileRunner(len(plan), threads, bufs).run(lambda j, buf: scores(plan[j], buf), select)
     bar.close()
     return best_v[:n], best_i[:n]
 
