@@ -329,16 +329,23 @@ def test_worker_threads_leave_no_trace_and_pass_errors_on(monkeypatch: pytest.Mo
 
     import crossmodal.metrics.knn as knn_module
 
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
     X = np.random.default_rng(10).standard_normal((500, 8))
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(2)  # the CPU tile runner needs two or more
+        blas_before = blas_threads()
         knn_indices(X, 5, tile=64)
         seen = []
         probe = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
         probe.start()
         probe.join()
         assert torch.get_num_threads() == 2 and seen == [2]
+        assert blas_threads() == blas_before  # numpy's BLAS was limited to one thread only inside
 
         def broken(*args: object) -> None:
             raise RuntimeError("selection failed")
@@ -380,6 +387,22 @@ def test_output_type_and_sorted_nearest_first() -> None:
 def test_errors_name_the_problem(X: np.ndarray, k: object, kwargs: dict, pattern: str) -> None:
     with pytest.raises(ValueError, match=pattern):
         knn_indices(X, k, **kwargs)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_errors_name_the_first_bad_row_across_chunks(metric: str) -> None:
+    # Rows are prepared in chunks of 2**20 / d rows, in parallel: the first bad row still wins.
+    X = np.ones((3000, 1024), dtype=np.float32)
+    X[2500, 7] = np.nan
+    X[1500, 3] = np.inf
+    with pytest.raises(ValueError, match=r"NaN or Inf.*row: 1500"):
+        knn_indices(X, 3, metric)
+    if metric == "cosine":
+        Z = np.ones((3000, 1024), dtype=np.float32)
+        Z[2600] = 0.0
+        Z[1100] = 0.0
+        with pytest.raises(ValueError, match=r"zero vector.*row 1100"):
+            knn_indices(Z, 3, metric)
 
 
 def test_zero_vector_is_fine_under_euclidean_and_k_equal_n_with_self() -> None:
