@@ -729,9 +729,13 @@ class _TileRunner:
 @contextlib.contextmanager
 def _one_blas_thread() -> Iterator[None]:
     """numpy's BLAS on one thread per call while the workers run (its thread count is global
-    to the process; threadpoolctl comes with scikit-learn, a dependency)."""
-    from threadpoolctl import threadpool_limits
-
+    to the process). threadpoolctl comes with scikit-learn, which not every rule's env holds;
+    without it the BLAS keeps its threads: slower with two workers, the same result."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 
