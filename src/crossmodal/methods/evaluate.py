@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from crossmodal.datasets.paired import PairedSet
+from crossmodal.experiments.learned_mappings import sides
 from crossmodal.mappings.splits import regression_scores
 from crossmodal.methods import measures, regression
 from crossmodal.methods.retrieval import retrieval_scores
@@ -75,13 +76,6 @@ def limited_threads(n: int) -> Iterator[None]:
 
 def dataset_name(ps: PairedSet) -> str:
     return str(ps.meta.get("source") or ps.name.split("/")[0])
-
-
-def sides(ps: PairedSet, direction: str) -> tuple[np.ndarray, np.ndarray]:
-    """(X, Y) of a direction: i2t = (images, texts), t2i = (texts, images)."""
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-    return (ps.image, ps.text) if direction == "i2t" else (ps.text, ps.image)
 
 
 def _retrieval_rows(ids: dict[str, object], direction: str, query: str, Q: np.ndarray, G: np.ndarray,
