@@ -40,10 +40,12 @@ with the top-k selection fused into the tiles as a threshold filter: only scores
 row's current k'-th best (k' = k + margin) become candidates, found via block maxima over
 runs of 32 scores, and are folded into the row's list tile by tile. The diagonal tiles come
 first and seed each row's list from the k'-th largest run maximum (no top-k over the tile).
-On CPU the selection runs in a helper thread, overlapped with the next tile's GEMM, which
-takes all threads or leaves one core to the helper, whichever measures faster (it depends
-on d and on the machine's load). The full N x N matrix is never held; memory is
-O(N d + N k' + tile^2).
+On CPU, T workers (torch's thread count) with one thread each share the work: a worker
+takes the next tile's selection when its scores are ready (selections run one at a time,
+in plan order) or else the next tile's GEMM (numpy's BLAS), and the run maxima are taken
+from each slice of a tile while it is still in cache. No op is split over threads, so none
+waits for a thread that another process has pushed off its core. The full N x N matrix is
+never held; memory is O(N d + N k' + T tile^2).
 
 Why it is still exact: every float32 score is within a proven bound ``eps`` of the exact
 value (GEMM rounding, gamma_d, plus the rounding of the inputs; widened by one grid cell),
@@ -499,9 +501,12 @@ def _row_run_max(S: torch.Tensor) -> torch.Tensor:
     return S.view(S.shape[0], -1, _CHUNK).amax(dim=2)
 
 
+_COL_RUN = 8  # rows per block maximum down a column: a run is gathered as 8 cache lines
+
+
 def _col_run_max(S: torch.Tensor) -> torch.Tensor:
-    """(m / _CHUNK, w): the maximum of each run of _CHUNK rows in each column."""
-    return S.unflatten(0, (-1, _CHUNK)).amax(dim=1)
+    """(m / _COL_RUN, w): the maximum of each run of _COL_RUN rows in each column."""
+    return S.unflatten(0, (-1, _COL_RUN)).amax(dim=1)
 
 
 def _filter_rows(
@@ -532,20 +537,20 @@ def _filter_cols(
     """(col, row, score) of entries of S above their column's threshold, cols ascending;
     ``run_max``: ``_col_run_max(S)``, computed here unless given."""
     m, w = S.shape
-    runs = S.unflatten(0, (m // _CHUNK, _CHUNK))
+    runs = S.unflatten(0, (m // _COL_RUN, _COL_RUN))
     run_max = _col_run_max(S) if run_max is None else run_max
     hit = _flat_nonzero(run_max > tau[None, :])  # ch * w + c
     ch = torch.div(hit, w, rounding_mode="floor")
     c = hit - ch * w
-    # (q, _CHUNK), strided, but only the few runs that can hold one; numpy's mixed advanced
-    # indexing is ~3x faster than torch's on CPU.
+    # (q, _COL_RUN), strided (a cache line per score), but only the few runs that can hold
+    # one; numpy's mixed advanced indexing is ~3x faster than torch's on CPU.
     if S.device.type == "cpu":
         sub = torch.from_numpy(runs.numpy()[ch.numpy(), :, c.numpy()])
     else:
         sub = runs[ch, :, c]
     flat = _flat_nonzero(sub > tau.index_select(0, c)[:, None])
-    q = torch.div(flat, _CHUNK, rounding_mode="floor")
-    cols, rows = c.index_select(0, q), ch.index_select(0, q) * _CHUNK + (flat - q * _CHUNK)
+    q = torch.div(flat, _COL_RUN, rounding_mode="floor")
+    cols, rows = c.index_select(0, q), ch.index_select(0, q) * _COL_RUN + (flat - q * _COL_RUN)
     vals = sub.view(-1).index_select(0, flat)
     # Group by column, rows ascending within (they are ascending per column already).
     if S.device.type == "cpu":
@@ -791,7 +796,7 @@ def _symmetric_topk(
         s, h, t, w = tl
         out = buf[: h * w].view(h, w)
         row_max = out.new_empty(h, w // _CHUNK)
-        col_max = out.new_empty(h // _CHUNK, w)
+        col_max = out.new_empty(h // _COL_RUN, w)
         for a in range(0, h, rows_per_slice):
             b = min(a + rows_per_slice, h)
             part = out[a:b]
@@ -805,7 +810,7 @@ def _symmetric_topk(
                 part[:, max(n - t, 0) :] = _NEG_INF
                 part[max(n - s - a, 0) :, :] = _NEG_INF
             row_max[a:b] = _row_run_max(part)
-            col_max[a // _CHUNK : b // _CHUNK] = _col_run_max(part)
+            col_max[a // _COL_RUN : b // _COL_RUN] = _col_run_max(part)
         return _TileScores(out, row_max, col_max)
 
     def select(S: _TileScores, j: int) -> None:
