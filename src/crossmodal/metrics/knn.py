@@ -589,7 +589,7 @@ def _seed_from_diagonal(
 Tile = tuple[int, int, int, int]  # (first row, rows, first column, columns)
 
 
-_MIN_TILE_WORK = 2**26  # multiply-adds: smaller GEMMs cost more in per-tile overhead than they save
+_MIN_TILE_WORK = 2**28  # multiply-adds: smaller GEMMs cost more in per-tile overhead than they save
 
 
 def _diagonal_tiles(s: int, size: int, d: int, kk: int) -> tuple[list[Tile], list[Tile]]:
