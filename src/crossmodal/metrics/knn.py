@@ -40,10 +40,11 @@ with the top-k selection fused into the tiles as a threshold filter: only scores
 row's current k'-th best (k' = k + margin) become candidates, found via block maxima over
 runs of 32 scores, and are folded into the row's list tile by tile. The diagonal tiles come
 first and seed each row's list from the k'-th largest run maximum (no top-k over the tile).
-On CPU the selection runs in a helper thread, overlapped with the next tile's GEMM, which
-takes all threads or leaves one core to the helper, whichever measures faster (it depends
-on d and on the machine's load). The full N x N matrix is never held; memory is
-O(N d + N k' + tile^2).
+On CPU, T workers (torch's thread count) with one thread each share the work: a worker
+takes the next tile's selection when its scores are ready (selections run one at a time,
+in plan order) or else the next tile's GEMM (numpy's BLAS) and its run maxima. No op is
+split over threads, so none waits for a thread that another process has pushed off its
+core. The full N x N matrix is never held; memory is O(N d + N k' + T tile^2).
 
 Why it is still exact: every float32 score is within a proven bound ``eps`` of the exact
 value (GEMM rounding, gamma_d, plus the rounding of the inputs; widened by one grid cell),
@@ -495,9 +496,12 @@ def _row_run_max(S: torch.Tensor) -> torch.Tensor:
     return S.view(S.shape[0], -1, _CHUNK).amax(dim=2)
 
 
+_COL_RUN = 8  # rows per block maximum down a column: a run is gathered as 8 cache lines
+
+
 def _col_run_max(S: torch.Tensor) -> torch.Tensor:
-    """(m / _CHUNK, w): the maximum of each run of _CHUNK rows in each column."""
-    return S.unflatten(0, (-1, _CHUNK)).amax(dim=1)
+    """(m / _COL_RUN, w): the maximum of each run of _COL_RUN rows in each column."""
+    return S.unflatten(0, (-1, _COL_RUN)).amax(dim=1)
 
 
 def _filter_rows(
@@ -528,20 +532,20 @@ def _filter_cols(
     """(col, row, score) of entries of S above their column's threshold, cols ascending;
     ``run_max``: ``_col_run_max(S)``, computed here unless given."""
     m, w = S.shape
-    runs = S.unflatten(0, (m // _CHUNK, _CHUNK))
+    runs = S.unflatten(0, (m // _COL_RUN, _COL_RUN))
     run_max = _col_run_max(S) if run_max is None else run_max
     hit = _flat_nonzero(run_max > tau[None, :])  # ch * w + c
     ch = torch.div(hit, w, rounding_mode="floor")
     c = hit - ch * w
-    # (q, _CHUNK), strided, but only the few runs that can hold one; numpy's mixed advanced
-    # indexing is ~3x faster than torch's on CPU.
+    # (q, _COL_RUN), strided (a cache line per score), but only the few runs that can hold
+    # one; numpy's mixed advanced indexing is ~3x faster than torch's on CPU.
     if S.device.type == "cpu":
         sub = torch.from_numpy(runs.numpy()[ch.numpy(), :, c.numpy()])
     else:
         sub = runs[ch, :, c]
     flat = _flat_nonzero(sub > tau.index_select(0, c)[:, None])
-    q = torch.div(flat, _CHUNK, rounding_mode="floor")
-    cols, rows = c.index_select(0, q), ch.index_select(0, q) * _CHUNK + (flat - q * _CHUNK)
+    q = torch.div(flat, _COL_RUN, rounding_mode="floor")
+    cols, rows = c.index_select(0, q), ch.index_select(0, q) * _COL_RUN + (flat - q * _COL_RUN)
     vals = sub.view(-1).index_select(0, flat)
     # Group by column, rows ascending within (they are ascending per column already).
     if S.device.type == "cpu":
@@ -581,7 +585,7 @@ def _seed_from_diagonal(
 Tile = tuple[int, int, int, int]  # (first row, rows, first column, columns)
 
 
-_MIN_TILE_WORK = 2**26  # multiply-adds: smaller GEMMs cost more in per-tile overhead than they save
+_MIN_TILE_WORK = 2**28  # multiply-adds: smaller GEMMs cost more in per-tile overhead than they save
 
 
 def _diagonal_tiles(s: int, size: int, d: int, kk: int) -> tuple[list[Tile], list[Tile]]:
@@ -776,37 +780,25 @@ def _symmetric_topk(
     bufs = [torch.empty(tile * tile, device=dev)]
     bar = tqdm(total=len(plan), disable=not progress, desc="kNN tiles", unit="tile", leave=False)
 
-    # On CPU the GEMM runs in slices of rows, and the run maxima of each slice are taken while
-    # it is in cache: the selection then reads only a few runs. 128 rows (~1 MB at tile 2048)
-    # fit L2; with large d, slices under ~512 rows slow the GEMM itself (B's tile is re-read).
-    rows_per_slice = tile if dev.type != "cpu" else (4 if A.shape[1] > 256 else 1) * 128
-
     # On CPU the GEMMs go to numpy's OpenBLAS, one thread per worker: on the AMD EPYC this
     # was tuned on it runs 5-10 % faster per core than torch's MKL (any float32 BLAS keeps
-    # the error bound).
+    # the error bound). The run maxima are taken right after, by the same worker.
     A_np = A.numpy() if dev.type == "cpu" else None
     B_np = B.numpy() if dev.type == "cpu" else None
 
     def scores(tl: Tile, buf: torch.Tensor) -> _TileScores:
         s, h, t, w = tl
         out = buf[: h * w].view(h, w)
-        row_max = out.new_empty(h, w // _CHUNK)
-        col_max = out.new_empty(h // _CHUNK, w)
-        for a in range(0, h, rows_per_slice):
-            b = min(a + rows_per_slice, h)
-            part = out[a:b]
-            if A_np is not None and B_np is not None:
-                np.matmul(A_np[s + a : s + b], B_np[t : t + w].T, out=part.numpy())
-            else:
-                torch.mm(A[s + a : s + b], B[t : t + w].T, out=part)
-            if s == t:  # a point is not its own neighbour
-                part[:, a:b].fill_diagonal_(_NEG_INF)
-            if max(s + b, t + w) > n:  # padding columns (and rows) never win
-                part[:, max(n - t, 0) :] = _NEG_INF
-                part[max(n - s - a, 0) :, :] = _NEG_INF
-            row_max[a:b] = _row_run_max(part)
-            col_max[a // _CHUNK : b // _CHUNK] = _col_run_max(part)
-        return _TileScores(out, row_max, col_max)
+        if A_np is not None and B_np is not None:
+            np.matmul(A_np[s : s + h], B_np[t : t + w].T, out=out.numpy())
+        else:
+            torch.mm(A[s : s + h], B[t : t + w].T, out=out)
+        if s == t:  # a point is not its own neighbour
+            out.fill_diagonal_(_NEG_INF)
+        if max(s + h, t + w) > n:  # padding columns (and rows) never win
+            out[:, max(n - t, 0) :] = _NEG_INF
+            out[max(n - s, 0) :, :] = _NEG_INF
+        return _TileScores(out, _row_run_max(out), _col_run_max(out))
 
     def select(S: _TileScores, j: int) -> None:
         _select_tile(S, best_v, best_i, plan[j], kk)
@@ -866,12 +858,12 @@ def _exact_from_candidates(
 ) -> np.ndarray:
     """Exact top-k from each row's float32 top-k' (scores descending).
 
-    Every float32 score is within eps of the exact one (eps includes half a grid cell), so
-    two candidates whose float32 scores differ by more than 2 eps lie in different cells, in
+    Every float32 score is within eps of the exact one (eps includes a grid cell), so two
+    candidates whose float32 scores differ by more than 2 eps lie in different cells, in
     that order. Split each row's candidate list at those wide gaps into runs; only runs of
-    two or more need their cells, and
-    the run holding the k-th candidate must end before the list does (else a point outside
-    the list could tie with it: such rows go to the full fallback).
+    two or more need their cells, and the run holding the k-th candidate must end before
+    the list does (else a point outside the list could tie with it: such rows go to the
+    full fallback).
     """
     n, kk = vals32.shape
     vals = vals32.astype(np.float64)
@@ -937,9 +929,9 @@ def knn_indices(
         progress: show a tqdm bar (stderr) over the tiles.
 
     Returns:
-        int64 (N, k): row i lists i's neighbours nearest first; ties (equal exact distances,
-        or distances within one 2**-32 grid cell, see the module docstring) go to the lower index;
-        with ``include_self`` column 0 is i itself.
+        int64 (N, k): row i lists i's neighbours nearest first; ties (distances in the same
+        2**-32 grid cell, see the module docstring) go to the lower index; with
+        ``include_self`` column 0 is i itself.
 
     Raises:
         ValueError: bad shape, NaN/Inf (first bad row named), fewer than 2 rows, k out of
