@@ -248,6 +248,11 @@ class Experiment1:
         return f"results/experiment1/{dataset}/{image}/{text}/dataset.npz"
 
     @property
+    def groups(self) -> list[tuple[str, str, str, str]]:
+        """(dataset, image, text, direction) of every training/scoring job, in job order."""
+        return list(dict.fromkeys((j.dataset, j.image, j.text, j.direction) for j in self.jobs))
+
+    @property
     def scores(self) -> list[str]:
         return [f"results/scores/{job.key}/summary.csv" for job in self.jobs]
 
@@ -392,6 +397,18 @@ def settings(config: Mapping) -> list[tuple[str, str]]:
         printed = {(m, spec.loss) for spec in PAPER_TABLES.values() for m in spec.mappings}
         pairs = [pair for pair in pairs if pair in printed]
     return pairs
+
+
+def setting_files(config: Mapping, pattern: str) -> list[str]:
+    """``pattern`` once per (mapping, loss) setting, in :func:`settings` order, its other wildcards
+    left for Snakemake: the outputs of one training or scoring job, which handles every setting of
+    a dataset, feature pair and direction (one process start instead of one per setting)."""
+    return [pattern.replace("{mapping}", m).replace("{loss}", loss) for m, loss in settings(config)]
+
+
+def group_jobs(config: Mapping, dataset: str, image: str, text: str, direction: str) -> list[Job]:
+    """The settings one training or scoring job handles, in :func:`settings` order."""
+    return [Job(dataset, image, text, direction, m, loss) for m, loss in settings(config)]
 
 
 def source_pairs(config: Mapping, dataset: str) -> list[tuple[str, str]]:

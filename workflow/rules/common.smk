@@ -67,12 +67,18 @@ def experiment1_hyperparameters():
     return {**EXP1["hyperparameters"], "epochs": EXP1["epochs"]}
 
 
+def experiment1_settings(pattern):
+    """One path per (mapping, loss) setting, in config order: a training or scoring job's files."""
+    return P.setting_files(config, pattern)
+
+
 def experiment1_train_inputs(wildcards):
-    """The dataset, plus the CV-chosen hyper-parameters when the search is on."""
+    """The dataset, plus the CV-chosen hyper-parameters of each setting when the search is on."""
     files = {"data": PLAN.experiment1.dataset_file(wildcards.dataset, wildcards.image, wildcards.text),
              "splits": P.splits_file(wildcards.dataset)}
     if PLAN.experiment1.search:
-        files["chosen"] = P.chosen_file(wildcards)
+        group = P.group_jobs(config, wildcards.dataset, wildcards.image, wildcards.text, wildcards.direction)
+        files["chosen"] = [P.chosen_file(job) for job in group]
     return files
 
 

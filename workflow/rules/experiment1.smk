@@ -2,8 +2,9 @@
 #   dataset (one per image x text feature pair) -> its folds/runs (one splits file per dataset)
 #   -> neighbours of X and Y (cached, per feature)
 #   -> hyper-parameter search (one job per dataset x pair x direction x mapping x loss; k-fold CV on training rows)
-#   -> training (one job per setting, its folds/runs trained together as one batched program)
-#   -> scores (neighbours of f(X), mNNO, MSE, R2, rank-sum p) -> tables.smk (tables 1, 3-11)
+#   -> training (one job per dataset x pair x direction, for all its settings; each setting's
+#      folds/runs trained together as one batched program)
+#   -> scores (neighbours of f(X), mNNO, MSE, R2, rank-sum p; grouped like training) -> tables.smk (tables 1, 3-11)
 
 
 rule experiment1_concepts:
@@ -171,25 +172,28 @@ rule experiment1_cv:
 
 
 rule experiment1_train:
-    """Train one mapping per fold/run, all together; f(X) on the test rows, epoch losses, loss checks."""
+    """Every setting (mapping x loss) of one dataset, pair and direction: one map per fold/run,
+    trained together; f(X) on the test rows, epoch losses, loss checks. One job, not one per
+    setting: starting Python and torch cost as much as training a linear map."""
     input:
         unpack(experiment1_train_inputs),
     output:
-        predictions="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/predictions.npz",
-        checks="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/checks.csv",
+        predictions=experiment1_settings("results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/predictions.npz"),
+        checks=experiment1_settings("results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/checks.csv"),
     wildcard_constraints:
         **PLAN.experiment1.wildcards,
     params:
         device=config["device"],
+        settings=P.settings(config),
         overrides=experiment1_hyperparameters(),
         margin=EXP1["margin"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     resources:
         **resources("training"),
     log:
-        "logs/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/train.log",
+        "logs/experiment1/{dataset}/{image}/{text}/{direction}/train.log",
     benchmark:
-        "benchmarks/results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/train.tsv"
+        "benchmarks/results/experiment1/{dataset}/{image}/{text}/{direction}/train.tsv"
     conda:
         "../../envs/experiment1.yaml"
     script:
@@ -197,27 +201,29 @@ rule experiment1_train:
 
 
 rule experiment1_scores:
-    """Neighbours of f(X); mNNO against X and Y, mNNO(X, Y), MSE, R2; rank-sum p per table cell."""
+    """Neighbours of f(X); mNNO against X and Y, mNNO(X, Y), MSE, R2; rank-sum p per table cell.
+    Like training, one job scores every setting of a dataset, pair and direction."""
     input:
         data="results/experiment1/{dataset}/{image}/{text}/dataset.npz",
-        predictions="results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/predictions.npz",
+        predictions=experiment1_settings("results/experiment1/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/predictions.npz"),
         nn_x=experiment1_neighbours("x"),
         nn_y=experiment1_neighbours("y"),
     output:
-        summary="results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/summary.csv",
-        runs="results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/runs.csv",
+        summary=experiment1_settings("results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/summary.csv"),
+        runs=experiment1_settings("results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}/runs.csv"),
     wildcard_constraints:
         **PLAN.experiment1.wildcards,
     params:
         device=config["device"],
+        settings=P.settings(config),
         ks=config["neighbours"]["k"],
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     resources:
         **resources("torch"),
     log:
-        "logs/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}.log",
+        "logs/scores/{dataset}/{image}/{text}/{direction}.log",
     benchmark:
-        "benchmarks/results/scores/{dataset}/{image}/{text}/{direction}/{mapping}/{loss}.tsv"
+        "benchmarks/results/scores/{dataset}/{image}/{text}/{direction}.tsv"
     conda:
         "../../envs/experiment1.yaml"
     script:
