@@ -145,13 +145,53 @@ for module, names in modules:
     for name in names:  # as `from module import name` does: an attribute, else a submodule
         if name != "*" and not hasattr(imported, name):
             importlib.import_module(f"{module}.{name}")
+
+# Then every import made inside a function of the crossmodal modules now loaded: it runs only
+# when that function is called (a job, not an import, would fail). Imports guarded by
+# `except ImportError` are optional and left out.
+import ast
+
+def guarded(tree):
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+            h.type is not None and "ImportError" in ast.unparse(h.type) for h in node.handlers
+        ):
+            out.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return out
+
+def deferred_imports(path):
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    skip = guarded(tree)
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(fn):
+                if id(node) in skip:
+                    continue
+                if isinstance(node, ast.Import):
+                    yield from (alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    yield node.module
+
+failed = []
+for name, mod in sorted(sys.modules.items()):
+    path = getattr(mod, "__file__", None)
+    if name.partition(".")[0] == "crossmodal" and path and path.endswith(".py"):
+        for module in sorted(set(deferred_imports(path))):
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as err:
+                failed.append(f"{name} imports {module} inside a function: {err}")
+if failed:
+    sys.exit("\n".join(failed))
 """
 
 
-def import_in_env(script: Path, env_spec: dict) -> subprocess.CompletedProcess:
-    """Import ``script``'s modules in a fresh interpreter limited to ``env_spec``'s packages."""
+def import_in_env(script: Path, env_spec: dict, src: Path = ROOT / "src") -> subprocess.CompletedProcess:
+    """Import ``script``'s modules in a fresh interpreter limited to ``env_spec``'s packages, then
+    the imports made inside functions of the crossmodal modules (under ``src``) they loaded."""
     blocked = blocked_modules(requirement_closure(env_distributions(env_spec)))
-    payload = json.dumps([blocked, script_imports(script), str(ROOT / "src")])
+    payload = json.dumps([blocked, script_imports(script), str(src)])
     return subprocess.run(
         [sys.executable, "-c", _CHILD, payload], capture_output=True, text=True, timeout=300, cwd=ROOT
     )

@@ -54,6 +54,24 @@ def test_an_env_missing_a_package_fails():
     assert "No module named 'pandas' (not in this rule's env)" in result.stderr
 
 
+def test_an_import_inside_a_function_outside_the_env_fails(tmp_path):
+    """A job would fail only when the function runs; the check imports such imports up front,
+    except those guarded by ``except ImportError`` (optional, as threadpoolctl in knn.py)."""
+    package = tmp_path / "src" / "crossmodal"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "deferred.py").write_text(
+        "def fit():\n    import torch\n    return torch\n\n\n"
+        "def fast():\n    try:\n        import sklearn\n    except ImportError:\n        return None\n    return sklearn\n")
+    script = tmp_path / "adapter.py"
+    script.write_text("from crossmodal import deferred\n")
+    env, _ = _env_and_script("table2")
+    result = ec.import_in_env(script, ec.load_env(env), src=tmp_path / "src")
+    assert result.returncode != 0
+    assert "crossmodal.deferred imports torch inside a function" in result.stderr
+    assert "sklearn" not in result.stderr
+
+
 def test_a_torch_import_fails_in_the_tables_env():
     """The blocker reaches imports made by crossmodal's own modules, not only the script's."""
     env, _ = _env_and_script("table2")

@@ -76,7 +76,7 @@ def test_tiny_run_writes_tables_with_honest_labels(tiny_run):
     assert "word2vec" in table11 and "not available" in table11  # the synthetic release's word2vec is not configured
     coverage = tiny_run / "results/experiment1/imagenet1k_concepts/efficientnet_lite0_fc/glove6b50d/coverage.json"
     assert '"kept": 639' in coverage.read_text()
-    log = (tiny_run / "logs/experiment1/imagenet1k_concepts/efficientnet_lite0_fc/glove6b50d/i2t/lin/mse/train.log").read_text()
+    log = (tiny_run / "logs/experiment1/imagenet1k_concepts/efficientnet_lite0_fc/glove6b50d/i2t/train.log").read_text()
     assert "epoch 2/2 2xlin mean train_mse=" in log  # loss per epoch, both folds trained together
     assert not list(tiny_run.rglob("*.part*")), "temporary files left behind"
 
@@ -106,6 +106,8 @@ def test_adding_a_mapping_reuses_the_cached_neighbours_of_x_and_y(tiny_run, rele
     config = tiny_config(release)
     config["experiment1"]["mappings"] = ["lin", "nn"]
     jobs = planned_jobs(snakemake(tiny_run, config, "-n", TABLE1))
+    # The search runs for the 4 new settings only; each training and scoring job holds every setting
+    # of its dataset, pair and direction, so those 4 jobs (now lin and nn) run again.
     assert jobs == {"experiment1_cv": 4, "experiment1_train": 4, "experiment1_scores": 4, "experiment1_tables": 1}
 
 
@@ -161,11 +163,13 @@ def test_mirror_adds_iapr_test_split_cv_and_wikipedia(tmp_path, shared_data):
     result = snakemake(tmp_path, {"mirror_dir": str(shared_data)}, "-n", TABLE1)
     jobs = planned_jobs(result)
     assert jobs["experiment1_authors_csv"] == 1 and jobs["experiment1_wikipedia"] == 3
-    # (concepts + IAPR + 3 Wikipedia text features: biGRU, LDA, tf-idf) x 2 directions x 8 (mapping, loss)
-    assert jobs["experiment1_train"] == 80 and "experiment1_cv" not in jobs  # the search is off by default
+    # (concepts + IAPR + 3 Wikipedia text features: biGRU, LDA, tf-idf) x 2 directions, each job
+    # training its 8 (mapping, loss) settings
+    assert jobs["experiment1_train"] == jobs["experiment1_scores"] == 10
+    assert "experiment1_cv" not in jobs  # the search is off by default
     searched = planned_jobs(snakemake(tmp_path, {"mirror_dir": str(shared_data),
                                                  "experiment1": {"hyperparameter_search": {"enabled": True}}}, "-n", TABLE1))
-    assert searched["experiment1_cv"] == searched["experiment1_train"] == 80
+    assert searched["experiment1_cv"] == 80 and searched["experiment1_train"] == 10  # the search: one job per setting
     assert jobs["bigru_features"] == 1
     assert "results/scores/iaprtc12/vgg128/biGRU/t2i/nn-5/mse/summary.csv" in result.stdout
     assert "results/scores/iaprtc12/vgg128/biGRU/t2i/nn/max-margin/summary.csv" in result.stdout

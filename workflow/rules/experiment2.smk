@@ -47,18 +47,18 @@ rule visual_word_vectors:
 
 
 rule experiment2_rhos:
-    """Spearman rho of X, f_lin(X), f_nn(X) for one embedding on one benchmark, all seeds."""
+    """Spearman rho of X, f_lin(X), f_nn(X) for one embedding on every benchmark, all seeds
+    (one job per embedding: its vectors are read once)."""
     input:
         unpack(experiment2_vectors),
-        pairs="results/benchmarks/{benchmark}.tsv",
+        pairs=[f"results/benchmarks/{b.key}.tsv" for b in PLAN.experiment2.benchmarks],
     output:
-        "results/experiment2/{embedding}/{benchmark}.csv",
+        [f"results/experiment2/{{embedding}}/{b.key}.csv" for b in PLAN.experiment2.benchmarks],
     wildcard_constraints:
         embedding=P.alternation(PLAN.experiment2.embedding_names),
     params:
         embedding_label=experiment2_label,
-        benchmark_label=lambda wc: P.BENCHMARKS[wc.benchmark].label,
-        benchmark_source=benchmark_source,
+        benchmarks=[(b.key, b.label, b.source) for b in PLAN.experiment2.benchmarks],
         n_seeds=EXP2["n_seeds"],
         output_dim=EXP2["output_dim"],
         hidden_dim=EXP2["nn_hidden_dim"],
@@ -67,9 +67,9 @@ rule experiment2_rhos:
     resources:
         **resources("vectors"),
     log:
-        "logs/experiment2/{embedding}/{benchmark}.log",
+        "logs/experiment2/{embedding}.log",
     benchmark:
-        "benchmarks/results/experiment2/{embedding}/{benchmark}.tsv"
+        "benchmarks/results/experiment2/{embedding}.tsv"
     conda:
         "../../envs/experiment2.yaml"
     script:

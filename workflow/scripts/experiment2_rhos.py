@@ -1,4 +1,5 @@
-"""Adapter: word vectors + benchmark pairs -> per-seed Spearman rho of X, f_lin(X), f_nn(X)."""
+"""Adapter: one embedding's word vectors + every benchmark's pairs -> per-seed Spearman rho of
+X, f_lin(X), f_nn(X), one table per benchmark."""
 import sys
 from pathlib import Path
 
@@ -10,25 +11,26 @@ from crossmodal.features.visual_words import read_label
 from crossmodal.features.word_vectors import load_keyed_vectors
 from crossmodal.io import atomic_path, log_to
 
-p = snakemake.params
+p, i = snakemake.params, snakemake.input
 with log_to(snakemake.log[0]):
     # A visual embedding's label is written beside its vectors (it counts the words).
-    label = p.embedding_label or read_label(snakemake.input.info)
-    rhos = untrained_mapping_rhos(
-        load_keyed_vectors(snakemake.input.vectors),
-        pd.read_csv(snakemake.input.pairs, sep="\t", keep_default_na=False),
-        n_seeds=p.n_seeds,
-        output_dim=p.output_dim,
-        hidden_dim=p.hidden_dim,
-        min_pairs=p.min_pairs,
-    )
-    rhos.insert(0, "embedding", snakemake.wildcards.embedding)
-    rhos.insert(1, "embedding_label", label)
-    rhos.insert(2, "benchmark", snakemake.wildcards.benchmark)
-    rhos.insert(3, "benchmark_label", p.benchmark_label)
-    rhos.insert(4, "benchmark_source", p.benchmark_source)
-    print(f"{rhos['n_pairs'].iloc[0]} pairs used, {rhos['n_dropped'].iloc[0]} dropped (OOV)", file=sys.stderr)
-    if rhos["reason"].iloc[0]:
-        print(f"not available: {rhos['reason'].iloc[0]}", file=sys.stderr)
-    with atomic_path(snakemake.output[0]) as tmp:
-        rhos.to_csv(tmp, index=False)
+    label = p.embedding_label or read_label(i.info)
+    vectors = load_keyed_vectors(i.vectors)
+    for (key, benchmark_label, source), pairs, out in zip(p.benchmarks, i.pairs, snakemake.output):
+        rhos = untrained_mapping_rhos(
+            vectors,
+            pd.read_csv(pairs, sep="\t", keep_default_na=False),
+            n_seeds=p.n_seeds,
+            output_dim=p.output_dim,
+            hidden_dim=p.hidden_dim,
+            min_pairs=p.min_pairs,
+        )
+        for pos, (col, value) in enumerate({"embedding": snakemake.wildcards.embedding, "embedding_label": label,
+                                            "benchmark": key, "benchmark_label": benchmark_label,
+                                            "benchmark_source": source}.items()):
+            rhos.insert(pos, col, value)
+        print(f"{key}: {rhos['n_pairs'].iloc[0]} pairs used, {rhos['n_dropped'].iloc[0]} dropped (OOV)", file=sys.stderr)
+        if rhos["reason"].iloc[0]:
+            print(f"{key}: not available: {rhos['reason'].iloc[0]}", file=sys.stderr)
+        with atomic_path(out) as tmp:
+            rhos.to_csv(tmp, index=False)

@@ -45,8 +45,7 @@ training loss includes the term; validation losses do not (they stay the named l
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -396,68 +395,47 @@ def fit_batched(
     if on_epoch is not None:
         on_epoch(0, snapshot(0))
     bar = tqdm(range(epochs), desc=f"fit {M}x{kind}", unit="epoch", disable=not progress, leave=False)
-    with _denormals_flushed(device):
-        for epoch in bar:
-            perms = [t[torch.randperm(len(t), generator=g)] for t, g in zip(train_rows, shuffle)]
-            rows_all, valid_all = _epoch_schedule(perms, batch_size)
-            rows_all, valid_dev = rows_all.to(device), valid_all.to(device)
-            total = torch.zeros(M, dtype=torch.float64, device=device)
-            for s in range(rows_all.shape[0]):
-                rows, valid, valid_cpu = rows_all[s], valid_dev[s], valid_all[s]
-                counts_cpu = valid_cpu.sum(dim=1)
-                if not pad_to_batch_size:  # each run's rows are a prefix of its slot: cut the common padding
-                    width = int(counts_cpu.max())
-                    rows, valid, valid_cpu = rows[:, :width], valid[:, :width], valid_cpu[:, :width]
-                width = rows.shape[1]
-                counts = counts_cpu.to(device)
-                xb, yb = Xt[rows], Yt[rows]
+    for epoch in bar:
+        perms = [t[torch.randperm(len(t), generator=g)] for t, g in zip(train_rows, shuffle)]
+        rows_all, valid_all = _epoch_schedule(perms, batch_size)
+        rows_all, valid_dev = rows_all.to(device), valid_all.to(device)
+        total = torch.zeros(M, dtype=torch.float64, device=device)
+        for s in range(rows_all.shape[0]):
+            rows, valid, valid_cpu = rows_all[s], valid_dev[s], valid_all[s]
+            counts_cpu = valid_cpu.sum(dim=1)
+            if not pad_to_batch_size:  # each run's rows are a prefix of its slot: cut the common padding
+                width = int(counts_cpu.max())
+                rows, valid, valid_cpu = rows[:, :width], valid[:, :width], valid_cpu[:, :width]
+            width = rows.shape[1]
+            counts = counts_cpu.to(device)
+            xb, yb = Xt[rows], Yt[rows]
 
-                drop_fn = None
-                if any_dropout:
-                    drop_fn = _dropout_fn(runs, drop_gen, counts_cpu, keep_scale, device)
-                pred = _forward(W, B, xb, drop_fn)
-                if loss == "max-margin":
-                    order = _candidate_orders(order_gen, counts_cpu, width).to(device)
-                    per = max_margin_per_item(pred, yb, margin, order, None if lab is None else lab[rows], valid)
-                else:
-                    per = loss_per_item(loss, pred, yb)
-                if term_fn is not None:
-                    per = per + term_fn(pred, yb, valid)
-                per = torch.where(valid, per, torch.zeros_like(per))
-                run_loss = per.sum(dim=1) / counts.clamp_min(1)
-                grads = torch.autograd.grad(run_loss.sum(), params)
-                full = bool((counts_cpu == width).all())
-                rmsprop_step(params, grads, square_avg, lr, None if full else counts > 0)
-                total += run_loss.detach().double() * counts
-            loss_hist[:, epoch] = (total / n_train).cpu().numpy()
-            if val_hist is not None:
-                val_hist[:, epoch] = _validation_losses(W, B, Xt, Yt, runs, val_name, lab, device)
-            bar.set_postfix_str(f"mean loss={loss_hist[:, epoch].mean():.4g}")
-            if log is not None:
-                log(f"epoch {epoch + 1}/{epochs} {M}x{kind} mean train_{loss}={loss_hist[:, epoch].mean():.6g}")
-            if on_epoch is not None:
-                on_epoch(epoch + 1, snapshot(epoch + 1))
+            drop_fn = None
+            if any_dropout:
+                drop_fn = _dropout_fn(runs, drop_gen, counts_cpu, keep_scale, device)
+            pred = _forward(W, B, xb, drop_fn)
+            if loss == "max-margin":
+                order = _candidate_orders(order_gen, counts_cpu, width).to(device)
+                per = max_margin_per_item(pred, yb, margin, order, None if lab is None else lab[rows], valid)
+            else:
+                per = loss_per_item(loss, pred, yb)
+            if term_fn is not None:
+                per = per + term_fn(pred, yb, valid)
+            per = torch.where(valid, per, torch.zeros_like(per))
+            run_loss = per.sum(dim=1) / counts.clamp_min(1)
+            grads = torch.autograd.grad(run_loss.sum(), params)
+            full = bool((counts_cpu == width).all())
+            rmsprop_step(params, grads, square_avg, lr, None if full else counts > 0)
+            total += run_loss.detach().double() * counts
+        loss_hist[:, epoch] = (total / n_train).cpu().numpy()
+        if val_hist is not None:
+            val_hist[:, epoch] = _validation_losses(W, B, Xt, Yt, runs, val_name, lab, device)
+        bar.set_postfix_str(f"mean loss={loss_hist[:, epoch].mean():.4g}")
+        if log is not None:
+            log(f"epoch {epoch + 1}/{epochs} {M}x{kind} mean train_{loss}={loss_hist[:, epoch].mean():.6g}")
+        if on_epoch is not None:
+            on_epoch(epoch + 1, snapshot(epoch + 1))
     return snapshot(epochs)
-
-
-@contextmanager
-def _denormals_flushed(device: str) -> Iterator[None]:
-    """CPU float32 denormals read and written as zero while training, then the default again.
-
-    Where a weight's gradient stays zero (the rows of sparse tf-idf inputs), RMSprop's running
-    average of squared gradients decays through the denormal range, and every operation on a
-    denormal costs many times a normal one (a 50-epoch Wikipedia fit ran 18 % faster flushed).
-    Flushing changes no result of the paper's settings: eps = 1e-8 dominates the square root of
-    any denormal, and a step from a denormal gradient is far below a weight's last bit; the
-    mirror run's 80 settings gave bit-identical predictions both ways.
-    """
-    if torch.device(device).type != "cpu" or not torch.set_flush_denormal(True):
-        yield
-        return
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
 
 
 def _concatenate(parts: Sequence[BatchedFit], runs: Sequence[RunSpec]) -> BatchedFit:
