@@ -34,7 +34,7 @@ TARGETS = ("results/tables/table2.csv", "results/tables/table1.csv", "results/ta
 _RUN_KEPT_SCRIPT = ec.BLOCKER + """
 import runpy
 blocked, script = json.loads(sys.argv[1])
-sys.meta_path.insert(0, Block(blocked))
+install_block(blocked)
 sys.argv = [script]
 runpy.run_path(script, run_name="__main__")
 print("USED " + json.dumps({m: sys.modules[m].__file__ for m in ("numpy", "pandas", "scipy") if m in sys.modules}))
