@@ -178,25 +178,29 @@ def test_batched_is_deterministic_and_runs_do_not_interact() -> None:
     assert np.abs(reseeded.predict(X)[0] - a.predict(X)[2]).max() > 1e-3
 
 
-@pytest.mark.parametrize("chunk", [3, 1 << 16])  # many in-cache passes per tensor, or one
-def test_rmsprop_step_matches_torch_optimizer(chunk: int) -> None:
-    """Several steps with per-model lr and an inactive model = torch.optim.RMSprop per model."""
+@pytest.mark.parametrize("chunk", [3, 7, 1 << 16])  # many in-cache passes per tensor, or one
+@pytest.mark.parametrize("lrs", [[1e-2, 1e-3, 1e-4], [1e-3, 1e-3, 1e-3]])  # per-run, or shared
+def test_rmsprop_step_is_torch_optimizer_bit_for_bit(chunk: int, lrs: list[float]) -> None:
+    """Several steps with an inactive model = torch.optim.RMSprop per model, bit for bit."""
     g = torch.Generator().manual_seed(0)
-    lrs = [1e-2, 1e-3, 1e-4]
-    p = torch.randn(3, 4, 5, generator=g)
-    sq = torch.zeros_like(p)
-    refs = [p[m].clone().requires_grad_() for m in range(3)]
-    opts = [torch.optim.RMSprop([r], lr=lr, alpha=0.9, eps=1e-8) for r, lr in zip(refs, lrs)]
+    shapes = [(3, 4, 5), (3, 4)]  # a weight and a bias stack
+    ps = [torch.randn(*s, generator=g) for s in shapes]
+    sqs = [torch.zeros_like(p) for p in ps]
+    refs = [[p[m].clone().requires_grad_() for p in ps] for m in range(3)]
+    lr32 = torch.tensor(lrs)  # the engine's float32 learning rates; the reference gets the same values
+    opts = [torch.optim.RMSprop(r, lr=float(lr32[m]), alpha=0.9, eps=1e-8, foreach=False) for m, r in enumerate(refs)]
     for step in range(5):
-        grad = torch.randn(3, 4, 5, generator=g)
+        grads = [torch.randn(*s, generator=g) for s in shapes]
         active = torch.tensor([True, step % 2 == 0, True])
-        rmsprop_step([p], [grad.clone()], [sq], torch.tensor(lrs), active, chunk=chunk)  # grads are scratch
+        rmsprop_step(ps, [gr.clone() for gr in grads], sqs, lr32, active, chunk=chunk)
         for m in range(3):
             if active[m]:
-                refs[m].grad = grad[m].clone()
+                for r, gr in zip(refs[m], grads):
+                    r.grad = gr[m].clone()
                 opts[m].step()
     for m in range(3):
-        torch.testing.assert_close(p[m], refs[m].detach(), rtol=1e-6, atol=1e-7)
+        for p, r in zip(ps, refs[m]):
+            assert torch.equal(p[m], r.detach())
 
 
 def test_deep_kinds_and_dropout_models() -> None:

@@ -39,7 +39,6 @@ from crossmodal.mappings.batched import RunSpec, fit_batched
 from crossmodal.mappings.train import predict
 from crossmodal.metrics.knn import METRICS, knn_indices
 from crossmodal.metrics.nno import nno_per_item
-from crossmodal.metrics.significance import rank_sum_test
 from crossmodal.names import DIRECTIONS
 
 SELF_RULES: tuple[str, ...] = ("include", "exclude")
@@ -340,6 +339,8 @@ def summarise_scores(
 ) -> pd.DataFrame:
     """One row per (metric, K, self rule): mean and std (ddof = 1) over evaluations of every
     measure, the unadjusted rank-sum p of pooled per-item NNO(X, f(X)) vs NNO(Y, f(X)), and N."""
+    from crossmodal.metrics.significance import rank_sum_test  # scipy.stats: 0.7 s that training jobs skip
+
     rows = []
     for (metric, k, rule), cell in per_run.groupby(["metric", "k", "self"], sort=False):
         x = pool_per_item(items[(metric, k, rule)]["x_fx"])

@@ -227,35 +227,63 @@ def rmsprop_step(
 ) -> None:
     """In place, per run m (leading dim): torch.optim.RMSprop's update with lr[m].
 
-    sq ← α·sq + (1 − α)·g²;  p ← p + (−lr)·g / (√sq + ε). Runs with ``active[m]`` False are
-    left untouched (parameters and state), as if they had not taken the step.
-    ``params`` and ``square_avg`` must be contiguous; ``grads`` are overwritten (scratch).
-    The update runs ``chunk`` elements at a time; it is elementwise, so that does not change
-    the result.
+    sq ← α·sq + (1 − α)·g²;  p ← p + (−lr)·g / (√sq + ε), with torch.optim.RMSprop's own ops
+    (mul_, addcmul_, sqrt, add_, addcdiv_), so the result is bit for bit its result.
+    Runs with ``active[m]`` False are left untouched (parameters and state), as if they had not
+    taken the step. ``params`` and ``square_avg`` must be contiguous; ``grads`` must have the
+    parameters' shapes.
+
+    The tensors are cut into pieces of at most ``chunk`` elements (all runs of a column range
+    when they share a learning rate, else one run's), and the update runs over about ``chunk``
+    elements at a time, each op as one ``torch._foreach_*`` call over those pieces: the pieces
+    stay in cache between the five passes, and small models pay five calls, not five per piece.
+    The update is elementwise, so none of this changes the result.
     """
-    lr_col = lr.view(-1, 1)
-    if active is None or bool(active.all()):
-        groups = [slice(None)]  # every run at once
-    else:
-        groups = [slice(m, m + 1) for m in torch.nonzero(active).flatten().tolist()]
+    lrs = [float(v) for v in lr.tolist()]  # float32 values, exactly as a float32 tensor holds them
+    M = len(lrs)
+    runs = list(range(M)) if active is None else torch.nonzero(active.cpu()).flatten().tolist()
+    if not runs:
+        return
+    shared = len({lrs[m] for m in runs}) == 1
+    rows = [slice(runs[0], runs[-1] + 1)] if shared and runs == list(range(runs[0], runs[-1] + 1)) else \
+        [slice(m, m + 1) for m in runs]
+    pieces: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]] = []
     with torch.no_grad():
         for p, g, sq in zip(params, grads, square_avg):
-            M = p.shape[0]
             p2, g2, sq2 = p.view(M, -1), g.reshape(M, -1), sq.view(M, -1)
-            for rows in groups:
-                width = max(1, chunk // len(range(M)[rows]))
+            for r in rows:
+                n_rows = r.stop - r.start
+                width = max(1, chunk // n_rows)
                 for c in range(0, p2.shape[1], width):
                     cols = slice(c, c + width)
-                    _rmsprop_update(p2[rows, cols], g2[rows, cols], sq2[rows, cols], lr_col[rows], alpha, eps)
+                    pieces.append((p2[r, cols], g2[r, cols], sq2[r, cols], -lrs[r.start]))
+        batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]] = []
+        size = 0
+        for piece in pieces:
+            batch.append(piece)
+            size += piece[0].numel()
+            if size >= chunk:
+                _rmsprop_update(batch, alpha, eps)
+                batch, size = [], 0
+        if batch:
+            _rmsprop_update(batch, alpha, eps)
 
 
-def _rmsprop_update(
-    p: torch.Tensor, g: torch.Tensor, sq: torch.Tensor, lr: torch.Tensor, alpha: float, eps: float
-) -> None:
-    """One chunk, in torch.optim.RMSprop's operation order (addcdiv = (value * g) / avg)."""
-    sq.mul_(alpha).addcmul_(g, g, value=1 - alpha)
-    avg = sq.sqrt().add_(eps)
-    p.add_(g.mul_(-lr).div_(avg))
+def _rmsprop_update(pieces: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]], alpha: float,
+                    eps: float) -> None:
+    """(p, g, sq, −lr) pieces: torch.optim.RMSprop's single-tensor update, op for op."""
+    p, g, sq, neg_lr = (list(t) for t in zip(*pieces))
+    torch._foreach_mul_(sq, alpha)
+    torch._foreach_addcmul_(sq, g, g, value=1 - alpha)
+    avg = torch._foreach_sqrt(sq)
+    torch._foreach_add_(avg, eps)
+    torch._foreach_addcdiv_(p, g, avg, neg_lr)
+
+
+def _rows_of(T: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """``T[rows]`` for (M, B) row indices: (M, B, d). index_select copies the same rows ~4x
+    faster than advanced indexing on the CPU (a (5, 64) gather of 1,000-d rows: 56 vs 249 µs)."""
+    return T.index_select(0, rows.reshape(-1)).view(*rows.shape, T.shape[1])
 
 
 def _epoch_schedule(
@@ -408,7 +436,7 @@ def fit_batched(
                 rows, valid, valid_cpu = rows[:, :width], valid[:, :width], valid_cpu[:, :width]
             width = rows.shape[1]
             counts = counts_cpu.to(device)
-            xb, yb = Xt[rows], Yt[rows]
+            xb, yb = _rows_of(Xt, rows), _rows_of(Yt, rows)
 
             drop_fn = None
             if any_dropout:
@@ -509,7 +537,7 @@ def _validation_losses(
         valid[m, : len(v)] = True
     rows, valid = rows.to(device), valid.to(device)
     with torch.no_grad():
-        pred = _forward([w.detach() for w in W], [b.detach() for b in B], Xt[rows])
+        pred = _forward([w.detach() for w in W], [b.detach() for b in B], _rows_of(Xt, rows))
         if loss == "max-margin":
             # one run at a time: the candidate matrix is (n_val, n_val) per run
             for m in which:
@@ -517,7 +545,7 @@ def _validation_losses(
                 lab_m = None if lab is None else lab[rows[m, :n]]
                 out[m] = float(max_margin_per_item(pred[m, :n], Yt[rows[m, :n]], runs[m].margin, None, lab_m).double().mean())
         else:
-            per = loss_per_item(loss, pred, Yt[rows]).double()
+            per = loss_per_item(loss, pred, _rows_of(Yt, rows)).double()
             per = torch.where(valid, per, torch.zeros_like(per))
             means = (per.sum(dim=1) / valid.sum(dim=1).clamp_min(1)).cpu().numpy()
             out[which] = means[which]
