@@ -203,11 +203,11 @@ def _forward(
     return h
 
 
-# Elements per in-cache pass of the optimizer step (~256 KiB per float32 array, so p, g, sq
-# and the RMS of a chunk stay in L2). The stacked tensors of wide/deep models are tens of MB;
-# running each of RMSprop's five elementwise passes over a whole tensor streams it through
-# main memory five times, which made the step cost more than the matrix products.
-RMSPROP_CHUNK = 1 << 16
+# Elements per batch of the optimizer step's five passes (1 MiB per float32 array). Whole-tensor
+# passes stream the tens of MB of a wide/deep stack through main memory five times; small
+# batches pay Python and dispatch per batch. On the 2-core dev VM 1 << 18 beat 1 << 16 by
+# ~20 % on the mirror run's nn stacks (benchmarks/bench_rmsprop.py, benchmarks/README.md).
+RMSPROP_CHUNK = 1 << 18
 
 # Parameters per stack (16 MiB float32). A stack's parameters, gradients and RMSprop state are
 # all touched every step; keeping them near cache size made 60 runs of a 3-layer, 512-wide
