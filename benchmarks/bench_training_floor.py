@@ -7,8 +7,9 @@ epochs) and RMSprop's parameter updates (one per parameter per step), and prices
 
 * GEMM at this machine's measured one-thread rate for a 64 x 1024 x 1024 product (the
   training's batch size and the widest layers), the best case for every product;
-* RMSprop at ``--ns-per-update`` nanoseconds per parameter update (default 2.0, the
-  memory-bound rate of its five in-cache passes measured on the 2-core dev VM).
+* RMSprop at ``--ns-per-update`` nanoseconds per parameter update (default 2.0, the rate of
+  the former seven-op step on the 2-core dev VM; ``benchmarks/bench_rmsprop.py`` measures the
+  current step, 1.3-1.5 ns on the mirror run's nn stacks there).
 
 It prints the floor in CPU seconds beside the training jobs' CPU seconds from the run's
 Snakemake benchmark files, and what the floor alone needs on ``--cores`` cores.
