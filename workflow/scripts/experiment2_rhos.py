@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 import pandas as pd
 
-from crossmodal.experiments.similarity import untrained_mapping_rhos
+from crossmodal.experiments.similarity import untrained_mapping_rhos_of_benchmarks
 from crossmodal.features.visual_words import read_label
 from crossmodal.features.word_vectors import load_keyed_vectors
 from crossmodal.io import atomic_path, log_to
@@ -16,15 +16,15 @@ with log_to(snakemake.log[0]):
     # A visual embedding's label is written beside its vectors (it counts the words).
     label = p.embedding_label or read_label(i.info)
     vectors = load_keyed_vectors(i.vectors)
-    for (key, benchmark_label, source), pairs, out in zip(p.benchmarks, i.pairs, snakemake.output):
-        rhos = untrained_mapping_rhos(
-            vectors,
-            pd.read_csv(pairs, sep="\t", keep_default_na=False),
-            n_seeds=p.n_seeds,
-            output_dim=p.output_dim,
-            hidden_dim=p.hidden_dim,
-            min_pairs=p.min_pairs,
-        )
+    tables = untrained_mapping_rhos_of_benchmarks(  # each network drawn once for every benchmark
+        vectors,
+        [pd.read_csv(pairs, sep="\t", keep_default_na=False) for pairs in i.pairs],
+        n_seeds=p.n_seeds,
+        output_dim=p.output_dim,
+        hidden_dim=p.hidden_dim,
+        min_pairs=p.min_pairs,
+    )
+    for (key, benchmark_label, source), rhos, out in zip(p.benchmarks, tables, snakemake.output, strict=True):
         for pos, (col, value) in enumerate({"embedding": snakemake.wildcards.embedding, "embedding_label": label,
                                             "benchmark": key, "benchmark_label": benchmark_label,
                                             "benchmark_source": source}.items()):

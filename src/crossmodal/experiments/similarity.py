@@ -11,6 +11,7 @@ words) gets no rho at all: its rows carry NaN and a ``reason`` instead, so that 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,21 +74,41 @@ def pair_similarities(Z: np.ndarray, i1: np.ndarray, i2: np.ndarray, similarity:
     """cos: z1·z2 / (|z1| |z2|); eucl: 1 / (1 + |z1 - z2|) (paper §4.2.4)."""
     a, b = Z[i1], Z[i2]
     if similarity == "cos":
-        norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-        if np.any(norms == 0):
-            raise ValueError("zero vector under cosine similarity")
-        return np.einsum("ij,ij->i", a, b) / norms
+        return _cosines(a, b, np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
     if similarity == "eucl":
-        return 1.0 / (1.0 + np.linalg.norm(a - b, axis=1))
+        return _euclidean_similarities(a, b)
     raise ValueError(f"unknown similarity {similarity!r}; expected one of {SIMILARITIES}")
+
+
+def similarity_scores(Z: np.ndarray, i1: np.ndarray, i2: np.ndarray) -> dict[str, np.ndarray]:
+    """Both similarities of :func:`pair_similarities`, gathering the pairs' rows once.
+
+    The norms are taken once per row of ``Z``: a row's norm is the same reduction over the same
+    numbers wherever the row sits, so the values are :func:`pair_similarities`', bit for bit.
+    """
+    Z = np.ascontiguousarray(Z)
+    row_norms = np.linalg.norm(Z, axis=1)
+    a, b = Z[i1], Z[i2]
+    return {"cos": _cosines(a, b, row_norms[i1] * row_norms[i2]), "eucl": _euclidean_similarities(a, b)}
+
+
+def _cosines(a: np.ndarray, b: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    if np.any(norms == 0):
+        raise ValueError("zero vector under cosine similarity")
+    return np.einsum("ij,ij->i", a, b) / norms
+
+
+def _euclidean_similarities(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.linalg.norm(a - b, axis=1))
 
 
 def spearman_rhos(Z: np.ndarray, cov: PairCoverage) -> dict[str, float]:
     """Spearman rho of each similarity of ``Z`` against the human ratings."""
-    return {
-        s: float(spearmanr(pair_similarities(Z, cov.index1, cov.index2, s), cov.scores).statistic)
-        for s in SIMILARITIES
-    }
+    return _rhos(similarity_scores(Z, cov.index1, cov.index2), cov.scores)
+
+
+def _rhos(similarities: dict[str, np.ndarray], scores: np.ndarray) -> dict[str, float]:
+    return {s: float(spearmanr(similarities[s], scores).statistic) for s in SIMILARITIES}
 
 
 def low_coverage_reason(n_pairs: int, n_total: int, min_pairs: int) -> str:
@@ -109,31 +130,64 @@ def untrained_mapping_rhos(
     gives one row per (model, similarity) with seed -1, rho NaN and the reason; without it, a
     benchmark with no covered pair is an error.
     """
+    return untrained_mapping_rhos_of_benchmarks(kv, [pairs], n_seeds, output_dim, hidden_dim, min_pairs)[0]
+
+
+def untrained_mapping_rhos_of_benchmarks(
+    kv: KeyedVectors,
+    benchmarks: Sequence[pd.DataFrame],
+    n_seeds: int,
+    output_dim: int,
+    hidden_dim: int,
+    min_pairs: int | None = None,
+) -> list[pd.DataFrame]:
+    """:func:`untrained_mapping_rhos` of each benchmark, with each network drawn once for all.
+
+    Each benchmark's vectors are still mapped on their own, so every table is the one
+    :func:`untrained_mapping_rhos` gives for that benchmark alone; benchmarks that rate the same
+    word pairs (SemSim and VisSim do) share their similarities.
+    """
     if n_seeds < 1:
         raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
-    if min_pairs is not None:
-        if min_pairs < 1:
-            raise ValueError(f"min_pairs must be >= 1, got {min_pairs}")
-        n_pairs = count_covered(kv, pairs)
-        if n_pairs < min_pairs:
-            out = pd.DataFrame(
-                [(m, -1, s, np.nan) for m in ("input", *UNTRAINED_MODELS) for s in SIMILARITIES],
-                columns=["model", "seed", "similarity", "rho"],
-            )
-            out["n_pairs"] = n_pairs
-            out["n_dropped"] = len(pairs) - n_pairs
-            out["reason"] = low_coverage_reason(n_pairs, len(pairs), min_pairs)
-            return out
-    cov = cover_pairs(kv, pairs)
-    rows = [("input", -1, s, r) for s, r in spearman_rhos(cov.vectors, cov).items()]
-    d_in = cov.vectors.shape[1]
-    for model in UNTRAINED_MODELS:
-        for seed in range(n_seeds):
-            weights = untrained_weights(model, d_in, output_dim, hidden_dim, seed)
-            mapped = apply_untrained(weights, cov.vectors)
-            rows += [(model, seed, s, r) for s, r in spearman_rhos(mapped, cov).items()]
-    out = pd.DataFrame(rows, columns=["model", "seed", "similarity", "rho"])
-    out["n_pairs"] = cov.n_pairs
-    out["n_dropped"] = cov.n_dropped
-    out["reason"] = ""
+    if min_pairs is not None and min_pairs < 1:
+        raise ValueError(f"min_pairs must be >= 1, got {min_pairs}")
+    tables: list[pd.DataFrame | None] = [None] * len(benchmarks)
+    covered: dict[int, PairCoverage] = {}
+    for b, pairs in enumerate(benchmarks):
+        if min_pairs is not None and (n_pairs := count_covered(kv, pairs)) < min_pairs:
+            tables[b] = _low_coverage_table(n_pairs, len(pairs), min_pairs)
+        else:
+            covered[b] = cover_pairs(kv, pairs)
+    same_as = {b: next(c for c in covered if _same_pairs(covered[c], cov)) for b, cov in covered.items()}
+    rows: dict[int, list[tuple[str, int, str, float]]] = {b: [] for b in covered}
+    draws = [("input", -1)] + [(model, seed) for model in UNTRAINED_MODELS for seed in range(n_seeds)]
+    for model, seed in draws:  # one network in memory at a time
+        weights = None if model == "input" else untrained_weights(model, kv.vector_size, output_dim, hidden_dim, seed)
+        sims: dict[int, dict[str, np.ndarray]] = {}
+        for b, cov in covered.items():
+            if same_as[b] not in sims:
+                Z = cov.vectors if weights is None else apply_untrained(weights, cov.vectors)
+                sims[same_as[b]] = similarity_scores(Z, cov.index1, cov.index2)
+            rows[b] += [(model, seed, s, r) for s, r in _rhos(sims[same_as[b]], cov.scores).items()]
+    for b, cov in covered.items():
+        out = pd.DataFrame(rows[b], columns=["model", "seed", "similarity", "rho"])
+        out["n_pairs"] = cov.n_pairs
+        out["n_dropped"] = cov.n_dropped
+        out["reason"] = ""
+        tables[b] = out
+    return [t for t in tables if t is not None]
+
+
+def _same_pairs(a: PairCoverage, b: PairCoverage) -> bool:
+    return all(np.array_equal(x, y) for x, y in ((a.index1, b.index1), (a.index2, b.index2), (a.vectors, b.vectors)))
+
+
+def _low_coverage_table(n_pairs: int, n_total: int, min_pairs: int) -> pd.DataFrame:
+    out = pd.DataFrame(
+        [(m, -1, s, np.nan) for m in ("input", *UNTRAINED_MODELS) for s in SIMILARITIES],
+        columns=["model", "seed", "similarity", "rho"],
+    )
+    out["n_pairs"] = n_pairs
+    out["n_dropped"] = n_total - n_pairs
+    out["reason"] = low_coverage_reason(n_pairs, n_total, min_pairs)
     return out
