@@ -297,6 +297,24 @@ def test_independent_of_tile_margin_threads_and_dtype() -> None:
     np.testing.assert_array_equal(knn_indices(X, 10), expected)  # repeatable
 
 
+@pytest.mark.parametrize("blas", ["numpy", "torch"])
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_either_tile_blas_matches_reference(monkeypatch: pytest.MonkeyPatch, blas: str, metric: str) -> None:
+    import crossmodal.metrics.knn as knn_module
+
+    monkeypatch.setattr(knn_module, "_tile_blas", lambda: blas)
+    rng = np.random.default_rng(6)
+    X = with_duplicates(rng, 500, 40)
+    order = reference_order(X, metric, False)
+    threads = torch.get_num_threads()
+    try:
+        for t in (1, 2):  # the single-thread loop and the task runner's workers
+            torch.set_num_threads(t)
+            np.testing.assert_array_equal(knn_indices(X, 12, metric, tile=160), order[:, :12])
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_tile_plan_covers_every_pair_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import crossmodal.metrics.knn as knn_module
 

@@ -42,7 +42,7 @@ runs of 32 scores, and are folded into the row's list tile by tile. The diagonal
 first and seed each row's list from the k'-th largest run maximum (no top-k over the tile).
 On CPU, T workers (torch's thread count) with one thread each share the work: a worker
 takes the next tile's selection when its scores are ready (selections run one at a time,
-in plan order) or else the next tile's GEMM (numpy's BLAS) and its run maxima. No op is
+in plan order) or else the next tile's GEMM (``_tile_blas``) and its run maxima. No op is
 split over threads, so none waits for a thread that another process has pushed off its
 core. The full N x N matrix is never held; memory is O(N d + N k' + T tile^2).
 
@@ -59,6 +59,7 @@ not depend on the thread count, the device, the BLAS, the tile size or the margi
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -744,6 +745,25 @@ def _one_blas_thread() -> Iterator[None]:
         yield
 
 
+@functools.cache
+def _tile_blas() -> str:
+    """Which float32 BLAS computes the CPU tiles: "torch" (MKL) on Intel CPUs, else "numpy".
+
+    Any float32 BLAS keeps the error bound, so only the speed depends on it. MKL takes its own
+    kernels on Intel CPUs and a generic path elsewhere. On the 2-core AMD EPYC VM this module was
+    tuned on, numpy's OpenBLAS ran 5-10 % faster per core. On a 2-core Intel Xeon VM (AVX-512)
+    the tiles at d = 128 ran faster in MKL: kNN at 10,000 x 128 took 0.89 of faiss's time
+    against 1.09-1.15 with OpenBLAS, and both gave 0.58-0.59 at 20,000 x 2,048
+    (benchmarks/README.md).
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            intel = any(line.startswith("vendor_id") and "GenuineIntel" in line for line in f)
+    except OSError:
+        intel = False
+    return "torch" if intel and torch.backends.mkl.is_available() else "numpy"
+
+
 def _blocking(n: int, tile: int, kk: int) -> tuple[int, int]:
     """(tile, padded row count): blocks of nearly equal size, multiples of _CHUNK rows and
     more than kk (the last one may be shorter); rows padded only to a multiple of _CHUNK,
@@ -780,11 +800,11 @@ def _symmetric_topk(
     bufs = [torch.empty(tile * tile, device=dev)]
     bar = tqdm(total=len(plan), disable=not progress, desc="kNN tiles", unit="tile", leave=False)
 
-    # On CPU the GEMMs go to numpy's OpenBLAS, one thread per worker: on the AMD EPYC this
-    # was tuned on it runs 5-10 % faster per core than torch's MKL (any float32 BLAS keeps
-    # the error bound). The run maxima are taken right after, by the same worker.
-    A_np = A.numpy() if dev.type == "cpu" else None
-    B_np = B.numpy() if dev.type == "cpu" else None
+    # On CPU each GEMM runs on one thread of its worker, in the BLAS ``_tile_blas`` picks; the
+    # run maxima are taken right after, by the same worker.
+    numpy_blas = dev.type == "cpu" and _tile_blas() == "numpy"
+    A_np = A.numpy() if numpy_blas else None
+    B_np = B.numpy() if numpy_blas else None
 
     def scores(tl: Tile, buf: torch.Tensor) -> _TileScores:
         s, h, t, w = tl
