@@ -151,11 +151,12 @@ def untrained_mapping_rhos_of_benchmarks(
         raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
     if min_pairs is not None and min_pairs < 1:
         raise ValueError(f"min_pairs must be >= 1, got {min_pairs}")
-    tables: list[pd.DataFrame | None] = [None] * len(benchmarks)
+    thin: dict[int, pd.DataFrame] = {}
     covered: dict[int, PairCoverage] = {}
     for b, pairs in enumerate(benchmarks):
         if min_pairs is not None and (n_pairs := count_covered(kv, pairs)) < min_pairs:
-            tables[b] = _low_coverage_table(n_pairs, len(pairs), min_pairs)
+            nan_rows = [(m, -1, s, np.nan) for m in ("input", *UNTRAINED_MODELS) for s in SIMILARITIES]
+            thin[b] = _rho_table(nan_rows, n_pairs, len(pairs) - n_pairs, low_coverage_reason(n_pairs, len(pairs), min_pairs))
         else:
             covered[b] = cover_pairs(kv, pairs)
     same_as = {b: next(c for c in covered if _same_pairs(covered[c], cov)) for b, cov in covered.items()}
@@ -169,25 +170,17 @@ def untrained_mapping_rhos_of_benchmarks(
                 Z = cov.vectors if weights is None else apply_untrained(weights, cov.vectors)
                 sims[same_as[b]] = similarity_scores(Z, cov.index1, cov.index2)
             rows[b] += [(model, seed, s, r) for s, r in _rhos(sims[same_as[b]], cov.scores).items()]
-    for b, cov in covered.items():
-        out = pd.DataFrame(rows[b], columns=["model", "seed", "similarity", "rho"])
-        out["n_pairs"] = cov.n_pairs
-        out["n_dropped"] = cov.n_dropped
-        out["reason"] = ""
-        tables[b] = out
-    return [t for t in tables if t is not None]
+    return [thin[b] if b in thin else _rho_table(rows[b], covered[b].n_pairs, covered[b].n_dropped, "")
+            for b in range(len(benchmarks))]
 
 
 def _same_pairs(a: PairCoverage, b: PairCoverage) -> bool:
     return all(np.array_equal(x, y) for x, y in ((a.index1, b.index1), (a.index2, b.index2), (a.vectors, b.vectors)))
 
 
-def _low_coverage_table(n_pairs: int, n_total: int, min_pairs: int) -> pd.DataFrame:
-    out = pd.DataFrame(
-        [(m, -1, s, np.nan) for m in ("input", *UNTRAINED_MODELS) for s in SIMILARITIES],
-        columns=["model", "seed", "similarity", "rho"],
-    )
+def _rho_table(rows: Sequence[tuple[str, int, str, float]], n_pairs: int, n_dropped: int, reason: str) -> pd.DataFrame:
+    out = pd.DataFrame(rows, columns=["model", "seed", "similarity", "rho"])
     out["n_pairs"] = n_pairs
-    out["n_dropped"] = n_total - n_pairs
-    out["reason"] = low_coverage_reason(n_pairs, n_total, min_pairs)
+    out["n_dropped"] = n_dropped
+    out["reason"] = reason
     return out
