@@ -751,10 +751,9 @@ def _tile_blas() -> str:
 
     Any float32 BLAS keeps the error bound, so only the speed depends on it. MKL takes its own
     kernels on Intel CPUs and a generic path elsewhere. On the 2-core AMD EPYC VM this module was
-    tuned on, numpy's OpenBLAS ran 5-10 % faster per core. On a 2-core Intel Xeon VM (AVX-512)
-    the tiles at d = 128 ran faster in MKL: kNN at 10,000 x 128 took 0.89 of faiss's time
-    against 1.09-1.15 with OpenBLAS, and both gave 0.58-0.59 at 20,000 x 2,048
-    (benchmarks/README.md).
+    tuned on, numpy's OpenBLAS ran 5-10 % faster per core; on a 2-core Intel Xeon VM (AVX-512)
+    MKL tiles made kNN at 10,000 x 128 faster and were even at 20,000 x 2,048 (figures in
+    benchmarks/README.md, "kNN on the Intel VM").
     """
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
