@@ -6,7 +6,9 @@ For each N x d (random Gaussian float32, seeded) it times, in the same process:
   faiss    IndexFlatIP on L2-normalised rows (cosine) or IndexFlatL2 (euclidean), search k+1
   gemm     the plain float32 GEMM X X^T over row blocks (no selection): the floor a
            non-symmetric method cannot beat
-and prints each time and ours/other ratios. faiss is the baseline of the targets (issue 15,
+and prints each time, ours/other ratios and which tile scores ours used ("int8" on CPUs with
+AMX int8 units at d >= 768, else "float32"; ``--tiles float32`` times the float32 tiles on the
+same machine). faiss is the baseline of the targets (issue 15,
 part 5): ours/faiss <= 1.0 at N = 10,000, d = 128 and <= 0.6 at N = 20,000, d = 2,048; each
 target size that is run gets a "met" or "MISSED" line, and the exit status is 1 when one is
 missed. Both libraries run with ``--threads`` threads (torch intra-op, faiss OpenMP); the
@@ -58,6 +60,26 @@ def _best_time(fn: Callable[[], object], repeat: int) -> float:
         fn()
         best = min(best, time.perf_counter() - t)
     return best
+
+
+_TILES_USED: dict[str, str] = {}  # ours' last tile arithmetic, from a wrapper on _tile_operands
+
+
+def _record_tiles(force_float32: bool) -> None:
+    """Note which scores ours' tiles use (int8 on AMX CPUs, else float32); ``force_float32``
+    turns the int8 path off, to time the float32 one on the same machine."""
+    import crossmodal.metrics.knn as knn
+
+    build = knn._tile_operands
+
+    def recorded(*args, **kwargs):  # type: ignore[no-untyped-def]
+        canon, scores_of, eps = build(*args, **kwargs)
+        _TILES_USED["ours"] = "int8" if isinstance(scores_of, knn._Int8Scores) else "float32"
+        return canon, scores_of, eps
+
+    knn._tile_operands = recorded
+    if force_float32:
+        knn._int8_tiles = lambda dev, d: False
 
 
 def _ours(X: np.ndarray, k: int, metric: str) -> Callable[[], object]:
@@ -174,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="torch and faiss threads (default 2, this VM's cores)")
     p.add_argument("--tools", default="ours,faiss,sklearn,gemm", help="comma-separated subset of ours,faiss,sklearn,gemm")
     p.add_argument("--quick", action="store_true", help="small sizes: 4000x512,5000x128 and memory 20000x128")
+    p.add_argument(
+        "--tiles",
+        choices=["auto", "float32"],
+        default="auto",
+        help="ours' tile scores: as chosen (int8 on AMX CPUs at d >= 768) or float32 only",
+    )
     p.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.memory_child:
@@ -182,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.sizes, args.memory = "4000x512,5000x128", "20000x128"
     tools = [t for t in args.tools.split(",") if t]
+    _record_tiles(args.tiles == "float32")
     import torch
 
     torch.set_num_threads(args.threads)
@@ -193,14 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# before: {_load()}")
     header = f"{'N':>8} {'d':>5} " + " ".join(f"{t + ' s':>10}" for t in tools)
     ratios = [t for t in tools if t != "ours"] if "ours" in tools else []
-    print(header + "".join(f" {'ours/' + t:>13}" for t in ratios))
+    print(header + "".join(f" {'ours/' + t:>13}" for t in ratios) + ("  ours' tiles" if "ours" in tools else ""))
     results: dict[tuple[int, int], dict[str, float]] = {}
     for size in [s for s in args.sizes.split(",") if s]:
         n, d = _parse_size(size)
         best = results[(n, d)] = time_size(n, d, args.k, args.metric, args.repeat, tools)
         line = f"{n:>8} {d:>5} " + " ".join(f"{best[t]:>10.3f}" for t in tools)
         line += "".join(f" {best['ours'] / best[t]:>13.2f}" for t in ratios)
-        print(line, flush=True)
+        print(line + (f"  {_TILES_USED.get('ours', '?')}" if "ours" in tools else ""), flush=True)
     print(f"# after: {_load()}")
     lines, targets_met = target_lines(results, args.metric, args.k)
     for line in lines:

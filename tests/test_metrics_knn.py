@@ -496,3 +496,132 @@ def test_larger_random_set_high_dim(metric: str) -> None:
     X = with_duplicates(rng, 3000, 512)
     order = reference_order(X, metric, False)
     np.testing.assert_array_equal(knn_indices(X, 10, metric, tile=700), order[:, :10])
+
+
+# ------------------------------------------------- int8 tiles (CPUs with AMX int8, issue 15)
+
+
+@pytest.fixture
+def int8_tiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Cosine tiles forced onto the int8 path at any d and any bound; returns a list that
+    grows by one per knn_indices call that took it (so a test can tell it really did)."""
+    import crossmodal.metrics.knn as knn_module
+
+    if not knn_module._int8_gemm_exact():
+        pytest.skip("torch._int_mm is unavailable or not exact on this CPU")
+    taken: list[int] = []
+    build = knn_module._int8_cosine_operands
+
+    def counted(*args: object) -> object:
+        taken.append(1)
+        return build(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(knn_module, "_int8_tiles", lambda dev, d: d <= knn_module._INT8_MAX_D)
+    monkeypatch.setattr(knn_module, "_INT8_EPS_RATIO", math.inf)
+    monkeypatch.setattr(knn_module, "_int8_cosine_operands", counted)
+    return taken
+
+
+def spiky_and_sparse(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """Rows unlike Gaussian ones: ReLU-sparse non-negative rows, a near one-hot row (the
+    largest entry sets the shared int8 scale), tiny and huge rows, and copies."""
+    X = np.maximum(rng.standard_normal((n, d)), 0.0)
+    X[:, 0] += 1e-3  # no zero rows
+    X[5] = 1e-3
+    X[5, 7] = 1.0  # near one-hot
+    X[6] *= 1e-150  # beyond float32's range both ways
+    X[7] *= 1e150
+    X[8:12] = X[6]  # copies of the tiny row
+    X[12] = X[20][::-1]  # a permuted copy
+    return X
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "duplicates", "spiky", "lattice"])
+def test_int8_scores_lie_within_their_bound(kind: str) -> None:
+    import crossmodal.metrics.knn as knn_module
+
+    if not knn_module._int8_gemm_exact():
+        pytest.skip("torch._int_mm is unavailable or not exact on this CPU")
+    rng = np.random.default_rng(11)
+    X = {
+        "gaussian": lambda: rng.standard_normal((300, 200)),
+        "duplicates": lambda: with_duplicates(rng, 300, 200),
+        "spiky": lambda: spiky_and_sparse(rng, 300, 200),
+        "lattice": lambda: lattice_with_copies(rng, 300, 6).astype(np.float64),
+    }[kind]()
+    _, scores_of, eps = knn_module._int8_cosine_operands(X, "X", 320)
+    S = torch.empty(320, 320)
+    with torch.inference_mode():
+        scores_of(slice(0, 320), slice(0, 320), S)
+    U = X / np.sqrt((X * X).sum(axis=1))[:, None]  # float64: error ~1e-16, far below eps
+    err = np.abs(S.numpy()[:300, :300].astype(np.float64) - U @ U.T)
+    assert (err <= eps[:, None]).all(), float((err / eps[:, None]).max())
+    assert (S.numpy()[300:] == 0).all() and (S.numpy()[:, 300:] == 0).all()  # zero padding rows
+    rows = torch.as_tensor([3, 299, 0, 3])  # gathered rows (the fallback's path) score the same
+    got = torch.empty(4, 300)
+    with torch.inference_mode():
+        scores_of(rows, slice(0, 300), got)
+    np.testing.assert_array_equal(got.numpy(), S.numpy()[rows.numpy(), :300])
+
+
+def test_int8_tiles_match_references(int8_tiles: list[int]) -> None:
+    rng = np.random.default_rng(12)
+    X = with_duplicates(rng, 400, 48)
+    order = reference_order(X, "cosine", False)
+    order_self = reference_order(X, "cosine", True)
+    H, exact = lattice_case(20, 300, 4, "cosine")
+    threads = torch.get_num_threads()
+    try:
+        for t in (1, 2):  # the single-thread loop and the task runner's workers
+            torch.set_num_threads(t)
+            for k in (1, 10, 25):
+                np.testing.assert_array_equal(knn_indices(X, k, tile=96), order[:, :k], err_msg=f"k={k}")
+                # margin 1: many rows end inside a near-tie run and take the full fallback
+                np.testing.assert_array_equal(knn_indices(H * 0.5, k, tile=64, margin=1), exact[:, :k])
+            np.testing.assert_array_equal(knn_indices(X, 7, include_self=True, tile=96), order_self[:, :7])
+    finally:
+        torch.set_num_threads(threads)
+    S = spiky_and_sparse(rng, 400, 64)
+    np.testing.assert_array_equal(knn_indices(S, 10, tile=96), reference_knn(S, 10, "cosine", False))
+    S32 = np.delete(S, range(6, 12), axis=0).astype(np.float32)  # rows 6-11 overflow float32
+    np.testing.assert_array_equal(knn_indices(S32, 10), knn_indices(S32.astype(np.float64), 10))
+    assert len(int8_tiles) == 2 * (3 * 2 + 1) + 3
+
+
+def test_int8_gemm_check_refuses_a_saturating_or_missing_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    import crossmodal.metrics.knn as knn_module
+
+    check = knn_module._int8_gemm_exact.__wrapped__
+
+    def saturating(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # sums clamped to int16
+        return (a.long() @ b.long()).clamp(-(2**15), 2**15 - 1).int()
+
+    monkeypatch.setattr(torch, "_int_mm", saturating)
+    assert not check()
+
+    def missing(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("Could not run 'aten::_int_mm' with arguments from the 'CPU' backend")
+
+    monkeypatch.setattr(torch, "_int_mm", missing)
+    assert not check()
+    monkeypatch.setattr(torch, "_int_mm", lambda a, b: (a.long() @ b.long()).int())
+    assert check()  # an exact kernel passes
+
+
+def test_default_tiles_at_high_d_match_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    # d = 1,024: on CPUs with AMX int8 the default path takes the int8 tiles (checked), elsewhere
+    # the float32 ones; the result is the reference's either way.
+    import crossmodal.metrics.knn as knn_module
+
+    taken: list[int] = []
+    build = knn_module._tile_operands
+
+    def noted(*args: object) -> object:
+        out = build(*args)  # type: ignore[arg-type]
+        taken.append(isinstance(out[1], knn_module._Int8Scores))
+        return out
+
+    monkeypatch.setattr(knn_module, "_tile_operands", noted)
+    X = with_duplicates(np.random.default_rng(13), 700, 1024)
+    np.testing.assert_array_equal(knn_indices(X, 10, tile=256), reference_knn(X, 10, "cosine", False))
+    assert taken == [knn_module._int8_tiles(torch.device("cpu"), 1024)]

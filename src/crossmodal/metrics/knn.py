@@ -46,8 +46,17 @@ in plan order) or else the next tile's GEMM (``_tile_blas``) and its run maxima.
 split over threads, so none waits for a thread that another process has pushed off its
 core. The full N x N matrix is never held; memory is O(N d + N k' + T tile^2).
 
+Cosine tiles on CPUs with AMX int8 units (d from 768 to 65,536) take int8 GEMMs instead, about
+ten times a float32 GEMM per core: each unit row is split into two int8 slices of a shared
+scale (``_int8_cosine_operands``), and three exact int32 GEMMs (``torch._int_mm``) give the
+slices' products, which sum to a float32 score within a bound computed from each row's actual
+residual. At d = 2,048 that bound is a little below the float32 one; where it is more than
+twice that (spiky rows coarsen the shared scale) the float32 tiles run instead. The
+candidates, the re-check and the result are the same either way.
+
 Why it is still exact: every float32 score is within a proven bound ``eps`` of the exact
-value (GEMM rounding, gamma_d, plus the rounding of the inputs; widened by one grid cell),
+value (GEMM rounding, gamma_d, plus the rounding of the inputs, or the int8 slices' residuals;
+widened by one grid cell),
 so two candidates whose float32 scores differ by more than 2 eps lie in different cells, in
 that order. Each row's candidate list is split at those wide gaps into runs; only runs of two
 or more candidates get float64 distances and are ordered by (cell, index). If the run holding
@@ -64,7 +73,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
@@ -328,16 +337,16 @@ def _full_fp32_matmul() -> Iterator[None]:
         torch.backends.cuda.matmul.allow_tf32 = old
 
 
-def _row_chunks(n: int, d: int) -> Iterator[slice]:
-    step = max(1, (1 << 20) // d)  # ~8 MB of float64 per chunk
+def _row_chunks(n: int, d: int, size: int = 1 << 20) -> Iterator[slice]:
+    step = max(1, size // d)  # by default ~8 MB of float64 per chunk
     for s in range(0, n, step):
         yield slice(s, min(s + step, n))
 
 
-def _each_chunk(fn: Callable[[slice], None], n: int, d: int) -> None:
-    """fn(chunk) for every row chunk, on torch's thread count (numpy releases the GIL);
-    an error is raised for the first chunk in row order that has one."""
-    chunks = list(_row_chunks(n, d))
+def _each_chunk(fn: Callable[[slice], None], n: int, d: int, size: int = 1 << 20) -> None:
+    """fn(chunk) for every row chunk of about ``size`` values, on torch's thread count (numpy
+    releases the GIL); an error is raised for the first chunk in row order that has one."""
+    chunks = list(_row_chunks(n, d, size))
     threads = min(torch.get_num_threads(), len(chunks))
     if threads < 2:
         for c in chunks:
@@ -357,6 +366,20 @@ def _first_nonfinite_row(X: np.ndarray, rows: np.ndarray, name: str) -> None:
     raise ValueError(f"{name} row {int(rows[0])} is too large: its squared norm overflows float64")
 
 
+def _checked_norms(X: np.ndarray, nr: np.ndarray, c: slice, name: str) -> np.ndarray:
+    """``nr``, the float64 norms of the rows ``X[c]``, once they are checked: NaN/Inf, overflow
+    or a zero row raise."""
+    bad = ~np.isfinite(nr)
+    if bad.any():
+        _first_nonfinite_row(X, np.flatnonzero(bad) + c.start, name)
+    zero = nr == 0
+    if zero.any():
+        raise ValueError(
+            f"{name} has a zero vector (first at row {int(np.argmax(zero)) + c.start}); cosine distance is undefined"
+        )
+    return nr
+
+
 def _cosine_operands(X: np.ndarray, name: str, rows: int = 0) -> tuple[Canonical, np.ndarray, np.ndarray]:
     """Canonical form, float32 unit rows (zero rows appended up to ``rows``), eps per row."""
     n, d = X.shape
@@ -366,16 +389,8 @@ def _cosine_operands(X: np.ndarray, name: str, rows: int = 0) -> tuple[Canonical
 
     def unit_rows(c: slice) -> None:
         x = X[c].astype(np.float64, copy=False)
-        nr = np.sqrt((x * x).sum(axis=1))
-        bad = ~np.isfinite(nr)
-        if bad.any():
-            _first_nonfinite_row(X, np.flatnonzero(bad) + c.start, name)
-        zero = nr == 0
-        if zero.any():
-            raise ValueError(
-                f"{name} has a zero vector (first at row {int(np.argmax(zero)) + c.start}); cosine distance is undefined"
-            )
-        norms[c] = nr
+        # The canonical norm sqrt(sum(x * x)), as crossmodal.bridging.retrieval defines it.
+        nr = norms[c] = _checked_norms(X, np.sqrt((x * x).sum(axis=1)), c, name)
         A[c] = x / nr[:, None]  # the canonical unit rows, rounded once to float32
 
     _each_chunk(unit_rows, n, d)
@@ -421,6 +436,175 @@ def _euclidean_operands(
     # grid cell (relative, <= 2^-31 of that), so a gap over 2 eps also separates cells.
     eps = (_SAFETY * (d + 10) * _U32 + 2.0 ** (1 - _GRID_BITS)) * (r + 1.0) ** 2
     return Canonical(X, "euclidean", None), A, B, eps
+
+
+# ------------------------------------------------------------- tile scores: float32 or int8
+
+
+class _Scorer(Protocol):
+    """Writes the float32 scores of rows ``rows`` against rows ``cols`` into ``out``."""
+
+    d: int  # inner size of its GEMMs (the tile plan weighs GEMM work by it)
+
+    def __call__(self, rows: slice | torch.Tensor, cols: slice, out: torch.Tensor) -> None: ...
+
+
+def _numpy_blas(dev: torch.device) -> bool:
+    return dev.type == "cpu" and _tile_blas() == "numpy"
+
+
+class _Float32Scores:
+    """Scores ``A[rows] . B[cols]`` by one float32 GEMM (torch, or numpy's BLAS on CPU)."""
+
+    def __init__(self, A: torch.Tensor, B: torch.Tensor, numpy_blas: bool) -> None:
+        self.A, self.B, self.d = A, B, A.shape[1]
+        self.A_np = A.numpy() if numpy_blas else None
+        self.B_np = B.numpy() if numpy_blas else None
+
+    def __call__(self, rows: slice | torch.Tensor, cols: slice, out: torch.Tensor) -> None:
+        if self.A_np is not None and self.B_np is not None:
+            r = rows.numpy() if isinstance(rows, torch.Tensor) else rows
+            np.matmul(self.A_np[r], self.B_np[cols].T, out=out.numpy())
+        else:
+            torch.mm(self.A[rows], self.B[cols].T, out=out)
+
+
+_Q1 = 2.0**7  # first slice: multiples of 2**-7 of the scale
+_Q2 = 2.0**8  # second slice: the first one's rounding error, in steps 2**8 finer
+_INT8_MIN_D = 768  # below this, three int8 GEMMs and their sum cost more than one float32 GEMM
+_INT8_MAX_D = 2**16  # the K = 2d GEMM's int32 sums stay below 2**31 (2 * 2**16 * 127**2)
+_INT8_EPS_RATIO = 2.0  # int8 tiles only while their bound is within this of the float32 one
+
+
+class _Int8Scores:
+    """Cosine scores from exact int8 GEMMs (``torch._int_mm``, int32 sums) of sliced unit rows.
+
+    Each unit row is ``u = sigma (q1 2**-7 + q2 2**-15) + r`` with int8 q1, q2, one scale sigma
+    for all rows and a small residual r; ``Q`` holds ``[q1 | q2 | q1]``, so the three
+    GEMMs q1.q1, [q1 q2].[q2 q1] (both cross terms at once) and q2.q2 read views of it. Their
+    int32 results are exact; the float32 sum rounds a few times (see ``_int8_cosine_operands``).
+    """
+
+    def __init__(self, Q: torch.Tensor, d: int, scale: float) -> None:
+        import threading
+
+        self.Q, self.d, self.scale = Q, d, scale  # scale = sigma**2 2**-14
+        self._local = threading.local()  # an int32 buffer per thread, reused across tiles
+
+    def _int32(self, shape: tuple[int, int]) -> torch.Tensor:
+        buf = getattr(self._local, "buf", None)
+        if buf is None or buf.numel() < shape[0] * shape[1]:
+            buf = self._local.buf = torch.empty(shape[0] * shape[1], dtype=torch.int32)
+        return buf[: shape[0] * shape[1]].view(shape)
+
+    def __call__(self, rows: slice | torch.Tensor, cols: slice, out: torch.Tensor) -> None:
+        d, a, b = self.d, self.Q[rows], self.Q[cols]
+        G = self._int32(tuple(out.shape))
+        torch._int_mm(a[:, :d], b[:, :d].T, out=G)
+        torch.mul(G, self.scale, out=out)
+        torch._int_mm(a[:, : 2 * d], b[:, d:].T, out=G)
+        out.add_(G, alpha=self.scale / _Q2)
+        torch._int_mm(a[:, d : 2 * d], b[:, d : 2 * d].T, out=G)
+        out.add_(G, alpha=self.scale / _Q2**2)
+
+
+@functools.cache
+def _cpu_info() -> tuple[str, frozenset[str]]:
+    """(vendor_id, flags) of the first CPU in /proc/cpuinfo; empty where it cannot be read."""
+    vendor, flags = "", frozenset[str]()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "vendor_id" and not vendor:
+                    vendor = value.strip()
+                elif key.strip() == "flags":
+                    flags = frozenset(value.split())
+                    break
+    except OSError:
+        pass
+    return vendor, flags
+
+
+def _int8_gemm_fast() -> bool:
+    """Whether ``torch._int_mm`` runs on AMX int8 units here (through oneDNN): about ten
+    times a float32 GEMM per core, where VNNI or AVX2 kernels gain little or nothing."""
+    return "amx_int8" in _cpu_info()[1] and torch.backends.mkldnn.is_available()
+
+
+@functools.cache
+def _int8_gemm_exact() -> bool:
+    """Whether ``torch._int_mm`` works on this CPU and sums exactly, checked once at the int8
+    extremes (a kernel that saturates int16 partial sums, as pre-VNNI ones do, fails)."""
+    rng = np.random.default_rng(0)
+    a = rng.integers(-127, 128, (48, 4096), dtype=np.int8)
+    a[:16] = 127
+    a[16:32:2] = -127
+    b = a.copy()
+    b[::3] = -b[::3]
+    try:
+        with torch.inference_mode():
+            got = torch._int_mm(torch.from_numpy(a), torch.from_numpy(b).T).numpy()
+    except (RuntimeError, NotImplementedError, AttributeError):
+        return False
+    return bool(np.array_equal(got, a.astype(np.int64) @ b.astype(np.int64).T))
+
+
+def _int8_tiles(dev: torch.device, d: int) -> bool:
+    """Cosine tiles in int8 (``_Int8Scores``) rather than float32: on CPUs where that GEMM is
+    fast and exact, for d where it pays. A speed choice only: both bound their error."""
+    return dev.type == "cpu" and _INT8_MIN_D <= d <= _INT8_MAX_D and _int8_gemm_fast() and _int8_gemm_exact()
+
+
+def _int8_cosine_operands(X: np.ndarray, name: str, rows: int) -> tuple[Canonical, _Int8Scores, np.ndarray]:
+    """Canonical form, int8 tile scores (zero rows appended up to ``rows``), eps per row.
+
+    Each row x becomes t = x 2**7 / (sigma |x|), rounded once to float32 (u' = sigma t / 2**7
+    is the unit row, each entry within 2 u32 of the exact one), split exactly as t = q1 + q2 /
+    2**8 + e (q1, q2 int8, |e| <= 1 step of the second slice); v = sigma (q1 + q2 / 2**8) / 2**7 is
+    what the GEMMs see and r = u' - v = sigma e / 2**7 the residual. Then u'_i.u'_j - v_i.v_j
+    = v_i.r_j + r_i.v_j + r_i.r_j, at most |v_i| |r_j| + |r_i| |v_j| + |r_i| |r_j|
+    (Cauchy-Schwarz on the actual residuals, not a worst case) with |v| <= 1 + |r|, and
+    |u'_i.u'_j - u_i.u_j| <= 6 u32. v_i.v_j is exact in the int32 sums; their float32 sum and
+    its scale round at most six times, each within u32 of the parts' magnitudes, at most
+    (|v1_i| + |v2_i|)(|v1_j| + |v2_j|) (v1, v2: the slices), where |v1| + |v2| <= 1 + 2 |v2|
+    + |r| and |v2| <= sigma sqrt(d) / 2**8. Each row takes the largest residual of all the
+    others; the sum times the safety factor.
+    """
+    n, d = X.shape
+    norms, peak = np.empty(n), np.empty(n)
+
+    def measure(c: slice) -> None:
+        nr = np.sqrt(np.einsum("ij,ij->i", X[c], X[c], dtype=np.float64))  # no float64 copy
+        norms[c] = _checked_norms(X, nr, c, name)
+        peak[c] = np.abs(X[c]).max(axis=1) / norms[c]
+
+    _each_chunk(measure, n, d)
+    # One scale for all rows, so the sum needs no per-row or per-column factor; |t| stays a
+    # hair below 127, so q1 fits int8 whatever the rounding of t.
+    sigma = float(peak.max()) * (_Q1 / 127) * (1 + 2**-16)
+    scale = _Q1 / sigma / norms
+    Q = np.zeros((max(n, rows), 3 * d), dtype=np.int8)
+    rho = np.empty(n)
+
+    def split(c: slice) -> None:
+        t = (X[c] * scale[c, None]).astype(np.float32)  # in float64 first: no float32 overflow
+        q1 = np.rint(t)
+        t -= q1  # exact: |t - q1| <= 1/2 on t's own grid
+        t *= _Q2
+        q2 = np.rint(t)
+        np.clip(q2, -127, 127, out=q2)  # +-128 (e exactly +-1/2) is clipped: e is then 1
+        t -= q2  # e, exact
+        Q[c, :d], Q[c, d : 2 * d] = q1, q2
+        Q[c, 2 * d :] = Q[c, :d]
+        rho[c] = np.sqrt(np.einsum("ij,ij->i", t, t, dtype=np.float64)) * (sigma / _Q1 / _Q2)
+
+    _each_chunk(split, n, d, 1 << 16)  # chunks of 256 kB: the passes stay in cache
+    r_max = float(rho.max())
+    mag, mag_max = 1 + rho + sigma * math.sqrt(d) / _Q1, 1 + r_max + sigma * math.sqrt(d) / _Q1
+    eps = _SAFETY * (r_max + rho + 3 * rho * r_max + 6 * _U32 * (1 + mag * mag_max))
+    scores = _Int8Scores(torch.from_numpy(Q), d, sigma * sigma / _Q1**2)
+    return Canonical(X, "cosine", norms), scores, eps
 
 
 def _fold(
@@ -755,11 +939,7 @@ def _tile_blas() -> str:
     MKL tiles made kNN at 10,000 x 128 faster and were even at 20,000 x 2,048 (figures in
     benchmarks/README.md, "kNN on the Intel VM").
     """
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            intel = any(line.startswith("vendor_id") and "GenuineIntel" in line for line in f)
-    except OSError:
-        intel = False
+    intel = _cpu_info()[0] == "GenuineIntel"
     return "torch" if intel and torch.backends.mkl.is_available() else "numpy"
 
 
@@ -772,12 +952,13 @@ def _blocking(n: int, tile: int, kk: int) -> tuple[int, int]:
 
 
 def _symmetric_topk(
-    A: torch.Tensor, B: torch.Tensor, n: int, kk: int, tile: int, progress: bool
+    scores_of: _Scorer, n: int, kk: int, tile: int, dev: torch.device, progress: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """float32 top-kk scores (descending) and indices of each of the first n rows, self
-    excluded; A and B may hold zero rows beyond n (padding up to whole blocks).
+    excluded; the operands behind ``scores_of`` hold zero rows beyond n up to the padded
+    row count of ``_blocking`` (whole blocks).
 
-    Scores must be symmetric (A_i . B_j == A_j . B_i in exact arithmetic), so only tiles
+    Scores must be symmetric (score(i, j) == score(j, i) in exact arithmetic), so only tiles
     on and above the diagonal are computed; each serves both its rows and its columns.
 
     On CPU with T > 1 threads, T workers with one torch thread each share the GEMMs and the
@@ -786,32 +967,21 @@ def _symmetric_topk(
     """
     from tqdm.auto import tqdm
 
-    dev = A.device
     # Padding rows score -inf against everything and accept nothing (threshold +inf).
     tile, n_pad = _blocking(n, tile, kk)
-    if A.shape[0] < n_pad:
-        A = torch.cat([A[:n], A.new_zeros(n_pad - n, A.shape[1])])
-        B = A if B is A else torch.cat([B[:n], B.new_zeros(n_pad - n, B.shape[1])])
     best_v = torch.full((n_pad, kk), _NEG_INF, device=dev)
     best_i = torch.full((n_pad, kk), -1, dtype=torch.int64, device=dev)
-    plan = _tile_plan(n_pad, tile, A.shape[1], kk)
+    plan = _tile_plan(n_pad, tile, scores_of.d, kk)
     last_seed = max(j for j, (s, _, t, _) in enumerate(plan) if s == t)
     bufs = [torch.empty(tile * tile, device=dev)]
     bar = tqdm(total=len(plan), disable=not progress, desc="kNN tiles", unit="tile", leave=False)
 
-    # On CPU each GEMM runs on one thread of its worker, in the BLAS ``_tile_blas`` picks; the
-    # run maxima are taken right after, by the same worker.
-    numpy_blas = dev.type == "cpu" and _tile_blas() == "numpy"
-    A_np = A.numpy() if numpy_blas else None
-    B_np = B.numpy() if numpy_blas else None
-
+    # On CPU each GEMM runs on one thread of its worker; the run maxima are taken right after,
+    # by the same worker.
     def scores(tl: Tile, buf: torch.Tensor) -> _TileScores:
         s, h, t, w = tl
         out = buf[: h * w].view(h, w)
-        if A_np is not None and B_np is not None:
-            np.matmul(A_np[s : s + h], B_np[t : t + w].T, out=out.numpy())
-        else:
-            torch.mm(A[s : s + h], B[t : t + w].T, out=out)
+        scores_of(slice(s, s + h), slice(t, t + w), out)
         if s == t:  # a point is not its own neighbour
             out.fill_diagonal_(_NEG_INF)
         if max(s + h, t + w) > n:  # padding columns (and rows) never win
@@ -845,17 +1015,18 @@ def _symmetric_topk(
 
 
 def _fallback_rows(
-    A: torch.Tensor, B: torch.Tensor, canon: Canonical, rows: np.ndarray, eps: np.ndarray, k: int
+    scores_of: _Scorer, dev: torch.device, canon: Canonical, rows: np.ndarray, eps: np.ndarray, k: int
 ) -> np.ndarray:
     """Rows whose candidates end inside a near-tie run: score them against all points and
     re-rank by (cell, index) every point within 2 eps of the k-th float32 score."""
-    n = A.shape[0]
+    n = canon.X.shape[0]
     out = np.empty((len(rows), k), dtype=np.int64)
     step = max(1, (1 << 24) // n)
     for s in range(0, len(rows), step):
         rr = rows[s : s + step]
-        rr_t = torch.as_tensor(rr, device=A.device)
-        S = A[rr_t] @ B.T
+        rr_t = torch.as_tensor(rr, device=dev)
+        S = torch.empty((len(rr), n), device=dev)
+        scores_of(rr_t, slice(0, n), S)
         S[torch.arange(len(rr), device=S.device), rr_t] = _NEG_INF
         kth = torch.topk(S, k, dim=1).values[:, -1].double()
         low = (kth - 2.0 * torch.as_tensor(eps[rr], device=S.device)).float()
@@ -873,7 +1044,13 @@ def _fallback_rows(
 
 
 def _exact_from_candidates(
-    vals32: np.ndarray, idx: np.ndarray, eps: np.ndarray, k: int, canon: Canonical, A: torch.Tensor, B: torch.Tensor
+    vals32: np.ndarray,
+    idx: np.ndarray,
+    eps: np.ndarray,
+    k: int,
+    canon: Canonical,
+    scores_of: _Scorer,
+    dev: torch.device,
 ) -> np.ndarray:
     """Exact top-k from each row's float32 top-k' (scores descending).
 
@@ -915,8 +1092,28 @@ def _exact_from_candidates(
         result[ok] = np.take_along_axis(cand, order, axis=1)
     bad = todo[~covered]
     if len(bad):
-        result[bad] = _fallback_rows(A, B, canon, bad, eps, k)
+        result[bad] = _fallback_rows(scores_of, dev, canon, bad, eps, k)
     return result
+
+
+def _tile_operands(X: np.ndarray, metric: str, n_pad: int, dev: torch.device) -> tuple[Canonical, _Scorer, np.ndarray]:
+    """Canonical form, the tile scores (operands padded with zero rows to ``n_pad``) and the
+    bound eps per row on |float32 score - exact score|, widened by a grid cell so that a gap
+    over 2 eps also separates cells."""
+    d = X.shape[1]
+    if metric == "cosine":
+        if _int8_tiles(dev, d):
+            canon, int8, eps = _int8_cosine_operands(X, "X", n_pad)
+            # Spiky rows (one large entry) coarsen the shared scale: past twice the float32
+            # bound the wider near-tie runs cost more than the int8 GEMMs save.
+            if eps.max() <= _INT8_EPS_RATIO * _SAFETY * (d + 4) * _U32:
+                return canon, int8, eps + _COSINE_CELL
+        canon, A_np, eps = _cosine_operands(X, "X", n_pad)
+        A = torch.from_numpy(A_np).to(dev)
+        return canon, _Float32Scores(A, A, _numpy_blas(dev)), eps + _COSINE_CELL
+    canon, A_np, B_np, eps = _euclidean_operands(X, "X", n_pad)
+    A, B = torch.from_numpy(A_np).to(dev), torch.from_numpy(B_np).to(dev)
+    return canon, _Float32Scores(A, B, _numpy_blas(dev)), eps
 
 
 # -------------------------------------------------------------------------------- public API
@@ -976,17 +1173,10 @@ def knn_indices(
 
     tile = min(max(1, int(tile)), 46340)
     n_pad = _blocking(n, tile, kk)[1]  # built padded: no copy of the operands later
-    if metric == "cosine":
-        canon, A_np, eps = _cosine_operands(Xv, "X", n_pad)
-        eps = eps + _COSINE_CELL  # a gap over 2 eps then also separates grid cells
-        B_np = A_np
-    else:
-        canon, A_np, B_np, eps = _euclidean_operands(Xv, "X", n_pad)
     with _full_fp32_matmul(), torch.inference_mode():
-        A = torch.from_numpy(A_np).to(dev)
-        B = A if B_np is A_np else torch.from_numpy(B_np).to(dev)
-        vals, idx = _symmetric_topk(A, B, n, kk, tile, progress)
-        out = _exact_from_candidates(vals.cpu().numpy(), idx.cpu().numpy(), eps, k_other, canon, A[:n], B[:n])
+        canon, scores_of, eps = _tile_operands(Xv, metric, n_pad, dev)
+        vals, idx = _symmetric_topk(scores_of, n, kk, tile, dev, progress)
+        out = _exact_from_candidates(vals.cpu().numpy(), idx.cpu().numpy(), eps, k_other, canon, scores_of, dev)
     if include_self:
         out = np.hstack([self_col, out])
     return np.ascontiguousarray(out, dtype=np.int64)
