@@ -501,14 +501,20 @@ def test_larger_random_set_high_dim(metric: str) -> None:
 # ------------------------------------------------- int8 tiles (CPUs with AMX int8, issue 15)
 
 
+def skip_without_exact_int8_gemm() -> None:
+    import crossmodal.metrics.knn as knn_module
+
+    if not knn_module._int8_gemm_exact():
+        pytest.skip("torch._int_mm is unavailable or not exact on this CPU")
+
+
 @pytest.fixture
 def int8_tiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Cosine tiles forced onto the int8 path at any d and any bound; returns a list that
     grows by one per knn_indices call that took it (so a test can tell it really did)."""
     import crossmodal.metrics.knn as knn_module
 
-    if not knn_module._int8_gemm_exact():
-        pytest.skip("torch._int_mm is unavailable or not exact on this CPU")
+    skip_without_exact_int8_gemm()
     taken: list[int] = []
     build = knn_module._int8_cosine_operands
 
@@ -540,8 +546,7 @@ def spiky_and_sparse(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
 def test_int8_scores_lie_within_their_bound(kind: str) -> None:
     import crossmodal.metrics.knn as knn_module
 
-    if not knn_module._int8_gemm_exact():
-        pytest.skip("torch._int_mm is unavailable or not exact on this CPU")
+    skip_without_exact_int8_gemm()
     rng = np.random.default_rng(11)
     X = {
         "gaussian": lambda: rng.standard_normal((300, 200)),

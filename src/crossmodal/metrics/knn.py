@@ -380,6 +380,12 @@ def _checked_norms(X: np.ndarray, nr: np.ndarray, c: slice, name: str) -> np.nda
     return nr
 
 
+def _float32_cosine_error(d: int) -> float:
+    """Bound on |float32 GEMM score - exact cosine| of unit rows rounded to float32: the GEMM's
+    accumulation (gamma_d) plus the rounding of the unit rows."""
+    return _SAFETY * (d + 4) * _U32
+
+
 def _cosine_operands(X: np.ndarray, name: str, rows: int = 0) -> tuple[Canonical, np.ndarray, np.ndarray]:
     """Canonical form, float32 unit rows (zero rows appended up to ``rows``), eps per row."""
     n, d = X.shape
@@ -394,8 +400,7 @@ def _cosine_operands(X: np.ndarray, name: str, rows: int = 0) -> tuple[Canonical
         A[c] = x / nr[:, None]  # the canonical unit rows, rounded once to float32
 
     _each_chunk(unit_rows, n, d)
-    # GEMM accumulation (gamma_d) plus the rounding of the unit rows.
-    eps = np.full(n, _SAFETY * (d + 4) * _U32)
+    eps = np.full(n, _float32_cosine_error(d))
     return Canonical(X, "cosine", norms), A, eps
 
 
@@ -1106,7 +1111,7 @@ def _tile_operands(X: np.ndarray, metric: str, n_pad: int, dev: torch.device) ->
             canon, int8, eps = _int8_cosine_operands(X, "X", n_pad)
             # Spiky rows (one large entry) coarsen the shared scale: past twice the float32
             # bound the wider near-tie runs cost more than the int8 GEMMs save.
-            if eps.max() <= _INT8_EPS_RATIO * _SAFETY * (d + 4) * _U32:
+            if eps.max() <= _INT8_EPS_RATIO * _float32_cosine_error(d):
                 return canon, int8, eps + _COSINE_CELL
         canon, A_np, eps = _cosine_operands(X, "X", n_pad)
         A = torch.from_numpy(A_np).to(dev)
