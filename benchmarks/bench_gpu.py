@@ -36,7 +36,7 @@ from crossmodal.config import with_defaults
 from crossmodal.devices import resolve_device
 from crossmodal.mappings.selection import cross_validate
 from crossmodal.metrics.knn import knn_indices
-from crossmodal.metrics.nno import overlap_counts
+from crossmodal.measures.nno import overlap_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR_SEARCH_JOBS = 80  # trained settings of the mirror run (tests/test_plan.py checks the count)

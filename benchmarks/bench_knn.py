@@ -68,18 +68,19 @@ _TILES_USED: dict[str, str] = {}  # ours' last tile arithmetic, from a wrapper o
 def _record_tiles(force_float32: bool) -> None:
     """Note which scores ours' tiles use (int8 on AMX CPUs, else float32); ``force_float32``
     turns the int8 path off, to time the float32 one on the same machine."""
-    import crossmodal.metrics.knn as knn
+    import crossmodal.metrics.knn.search as knn_search  # knn_indices and _tile_operands look names up here
+    from crossmodal.metrics.knn.int8 import _Int8Scores
 
-    build = knn._tile_operands
+    build = knn_search._tile_operands
 
     def recorded(*args, **kwargs):  # type: ignore[no-untyped-def]
         canon, scores_of, eps = build(*args, **kwargs)
-        _TILES_USED["ours"] = "int8" if isinstance(scores_of, knn._Int8Scores) else "float32"
+        _TILES_USED["ours"] = "int8" if isinstance(scores_of, _Int8Scores) else "float32"
         return canon, scores_of, eps
 
-    knn._tile_operands = recorded
+    knn_search._tile_operands = recorded
     if force_float32:
-        knn._int8_tiles = lambda dev, d: False
+        knn_search._int8_tiles = lambda dev, d: False
 
 
 def _ours(X: np.ndarray, k: int, metric: str) -> Callable[[], object]:

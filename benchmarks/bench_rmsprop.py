@@ -21,8 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from crossmodal.mappings.batched import rmsprop_step  # noqa: E402
+from crossmodal.mappings.common import RMSPROP_EPS, RMSPROP_RHO  # noqa: E402
 from crossmodal.mappings.models import layer_dims  # noqa: E402
-from crossmodal.mappings.train import RMSPROP_EPS, RMSPROP_RHO  # noqa: E402
 
 # (label, runs per stack, kind, d_in, d_out, hidden): the mirror run's stacks.
 STACKS = [

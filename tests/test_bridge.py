@@ -21,10 +21,10 @@ from sklearn.model_selection import GridSearchCV
 from test_metrics_knn import reference_knn
 
 import crossmodal
-from crossmodal.bridging import measures as M
-from crossmodal.bridging.mappers import fit_procrustes, fit_ridge, ridge_alphas
-from crossmodal.bridging.retrieval import cross_stats
+from crossmodal.mappers.closed_form import fit_procrustes, fit_ridge, ridge_alphas
 from crossmodal.mappings.splits import kfold_indices
+from crossmodal.measures import nno as M
+from crossmodal.measures.retrieval import cross_stats
 
 FAST = {"n_permutations": 0, "n_bootstrap": 0}
 
@@ -271,7 +271,7 @@ def test_cca_mapper_is_sklearn_cca_prediction() -> None:
     n = 60
     X = rng.standard_normal((n, 5))
     Y = np.tanh(X[:, :3]) + 0.3 * rng.standard_normal((n, 3))
-    res = crossmodal.bridge(X, Y, mapper="cca", k=3, n_folds=3, seed=0, mapper_options={"n_components": 2}, **FAST)
+    res = crossmodal.bridge(X, Y, mapper="cca-predict", k=3, n_folds=3, seed=0, mapper_options={"n_components": 2}, **FAST)
     total = 0
     for tr, te in kfold_indices(n, 3, 0):
         Fte = CCA(n_components=2, scale=True, max_iter=500).fit(X[tr], Y[tr]).predict(X[te])

@@ -16,13 +16,12 @@ from crossmodal.experiments.learned_mappings import (
     keys_digest,
     load_splits,
     neighbour_lists,
-    nno,
     pool_per_item,
     save_splits,
     summarise_scores,
     held_out_sets,
-    with_self,
 )
+from crossmodal.measures.nno import nno_of_lists, self_rule_lists
 from crossmodal.metrics import knn_indices, nno_per_item
 from crossmodal.tables.table1 import adjust_pvalues, table1_wide
 
@@ -42,12 +41,12 @@ def test_include_self_lists_are_derived_from_one_exclude_self_computation() -> N
     for metric in ("cosine", "euclidean"):
         nn = knn_indices(X, 12, metric)
         for k in (1, 5, 12):
-            np.testing.assert_array_equal(with_self(nn, k), knn_indices(X, k, metric, include_self=True))
+            np.testing.assert_array_equal(self_rule_lists(nn, k, True), knn_indices(X, k, metric, include_self=True))
     Z = rng.standard_normal((60, 3))
     nn, nz = knn_indices(X, 12, "cosine"), knn_indices(Z, 12, "cosine")
     for k in (1, 5, 12):
-        assert np.array_equal(nno(nn, nz, k, "include"), nno_per_item(X, Z, k, "cosine", include_self=True))
-        assert np.array_equal(nno(nn, nz, k, "exclude"), nno_per_item(X, Z, k, "cosine"))
+        assert np.array_equal(nno_of_lists(nn, nz, k, True), nno_per_item(X, Z, k, "cosine", include_self=True))
+        assert np.array_equal(nno_of_lists(nn, nz, k, False), nno_per_item(X, Z, k, "cosine"))
 
 
 def test_protocols_give_folds_or_runs() -> None:

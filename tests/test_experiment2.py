@@ -16,7 +16,7 @@ from crossmodal.experiments.similarity import (
     untrained_mapping_rhos,
     untrained_mapping_rhos_of_benchmarks,
 )
-from crossmodal.features.word_vectors import keyed_vectors_from_arrays, load_word_vectors
+from crossmodal.datasets.word_vector_files import keyed_vectors_from_arrays, load_word_vectors
 from crossmodal.mappings.untrained import apply_untrained, untrained_weights
 from crossmodal.tables.table2 import bonferroni, signed_rank_p, summarise_rhos, table2_wide
 

@@ -20,6 +20,7 @@ import yaml
 from crossmodal.datasets.experiment1 import concept_set
 from crossmodal.datasets.imagenet_concepts import default_resources
 from crossmodal.datasets.paired import save_paired
+from crossmodal.datasets.word_vector_files import keyed_vectors_from_arrays
 from crossmodal.datasets.wordsim import read_wordsim
 from crossmodal.experiments.similarity import untrained_mapping_rhos
 from crossmodal.features.synsets import SynsetVectors, save_synset_vectors
@@ -29,7 +30,7 @@ from crossmodal.features.visual_words import (
     save_visual_words,
     synset_visual_words,
 )
-from crossmodal.features.word_vectors import keyed_vectors_from_arrays, load_keyed_vectors
+from crossmodal.features.word_vectors import load_keyed_vectors
 from crossmodal.tables.table2 import read_rhos, summarise_rhos, table2_wide
 from crossmodal.tables.table12 import BenchmarkColumn, Slot, table12
 from test_experiment2 import independent_rhos

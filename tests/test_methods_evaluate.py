@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crossmodal.datasets.paired import PairedSet
-from crossmodal.methods.evaluate import HP_COLUMNS, MNNO_COLUMNS, evaluate_methods
+from crossmodal.experiments.methods import HP_COLUMNS, MNNO_COLUMNS, evaluate_methods
 from crossmodal.metrics.nno import mnno
 
 METHODS = ["lin", "nn-nbr", "cca", "classifier"]

@@ -6,15 +6,9 @@ import numpy as np
 import scipy.stats
 from sklearn.metrics import average_precision_score
 
-from crossmodal.bridging.retrieval import cross_stats
-from crossmodal.methods.retrieval import (
-    average_precisions,
-    cosine_scores,
-    csls_scores,
-    mean_average_precision,
-    relevance,
-    retrieval_scores,
-)
+from crossmodal.measures.ranks import average_precisions, csls, mean_average_precision, relevance
+from crossmodal.measures.retrieval import cosine_scores, cross_stats
+from crossmodal.experiments.methods_measures import retrieval_scores
 from crossmodal.metrics.peers import retrieval_map
 
 
@@ -55,7 +49,8 @@ def test_csls_ranks_recall_and_hubness_against_brute_force() -> None:
     r_g = np.sort(S, axis=1)[:, -k:].mean(axis=1)
     r_q = np.sort(S, axis=0)[-k:, :].mean(axis=0)
     C = 2 * S - r_g[:, None] - r_q[None, :]
-    np.testing.assert_allclose(csls_scores(S, *(lambda st: (st.r_y, st.r_f))(cross_stats(Q, G, k, k))), C, atol=1e-12)
+    st = cross_stats(Q, G, k, k)
+    np.testing.assert_allclose(csls(S, st.r_y[:, None], st.r_f[None, :]), C, atol=1e-12)
     rank_csls = 1 + (C > np.diag(C)[:, None]).sum(axis=1)
     rank_nn = 1 + (S > np.diag(S)[:, None]).sum(axis=1)
     n_k = np.bincount(np.argsort(-S, axis=1, kind="stable")[:, :k].ravel(), minlength=80)
@@ -73,5 +68,5 @@ def test_csls_map_is_the_map_of_the_csls_scores() -> None:
     Q, G = rng.standard_normal((60, 5)), rng.standard_normal((60, 5))
     labels = [(int(c),) for c in rng.integers(0, 3, 60)]
     st = cross_stats(Q, G, 10, 10)
-    expected = mean_average_precision(csls_scores(cosine_scores(Q, G), st.r_y, st.r_f), relevance(labels, labels))
+    expected = mean_average_precision(csls(cosine_scores(Q, G), st.r_y[:, None], st.r_f[None, :]), relevance(labels, labels))
     assert retrieval_scores(Q, G, labels).map_csls == expected

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from crossmodal.mappings.batched import RunSpec, fit_batched
-from crossmodal.methods.terms import AdversarialTerm, NeighbourhoodTerm, similarity_kl_per_item
-from crossmodal.methods.evaluate import limited_threads
+from crossmodal.mappers.terms import AdversarialTerm, NeighbourhoodTerm, similarity_kl_per_item
+from crossmodal.experiments.methods import limited_threads
 from crossmodal.metrics.nno import mnno
 
 

@@ -7,17 +7,24 @@ import numpy as np
 import pytest
 import torch
 
-from crossmodal.methods.cca import canonical_correlations, fit_ridge_cca
-from crossmodal.methods.evaluate import limited_threads
-from crossmodal.methods.retrieval import mean_average_precision, cosine_scores, relevance
-from crossmodal.methods.shared import paired_mrr
-from crossmodal.methods.towers import _fit_classifier, _fit_corr_ae, _fit_vse, hardest_negative_loss, total_correlation
+from crossmodal.measures.ranks import mean_average_precision, relevance
+from crossmodal.measures.retrieval import cosine_scores, paired_mrr
+from crossmodal.mappers.cca_fit import canonical_correlations, fit_ridge_cca
+from crossmodal.experiments.methods import limited_threads
+from crossmodal.mappers.towers_fit import _fit_classifier, _fit_corr_ae, _fit_vse, hardest_negative_loss, total_correlation
 
 
 @pytest.fixture(autouse=True)
 def _one_thread():
     with limited_threads(1):
         yield
+
+
+def base_of(name: str, given: dict) -> dict:
+    """A two-tower base setting completed with the registered defaults (epochs are variants)."""
+    from crossmodal.mappers.registry import get
+
+    return {k: v for k, v in get(name).resolve_params(given).items() if k != "epochs"}
 
 
 def test_hardest_negative_loss_by_hand() -> None:
@@ -54,8 +61,8 @@ def _blobs(n: int, seed: int, n_classes: int = 4) -> tuple[np.ndarray, np.ndarra
 def test_classifier_proxy_on_separable_classes() -> None:
     X, Y, labels = _blobs(600, 1)
     train, test = np.arange(400), np.arange(400, 600)
-    space = _fit_classifier(X[train], Y[train], [labels[i] for i in train], {"lr": 1e-2}, [{"epochs": 30}], seed=0)[0]
-    gx, hy = space.embed_x(X[test]), space.embed_y(Y[test])
+    space = _fit_classifier(X[train], Y[train], [labels[i] for i in train], base_of("classifier", {"lr": 1e-2}), [{"epochs": 30}], seed=0)[0]
+    gx, hy = space.map_x(X[test]), space.map_y(Y[test])
     truth = np.array([labels[i][0] for i in test])
     assert np.allclose(gx.sum(axis=1), 1.0) and (gx >= 0).all()  # class probabilities
     assert np.mean(gx.argmax(axis=1) == truth) > 0.97 and np.mean(hy.argmax(axis=1) == truth) > 0.97
@@ -66,8 +73,8 @@ def test_classifier_proxy_on_separable_classes() -> None:
 def test_classifier_proxy_multilabel_gives_independent_probabilities() -> None:
     X, Y, labels = _blobs(300, 2)
     multi = [(lab[0], 9) if i % 2 else lab for i, lab in enumerate(labels)]  # label 9 on every other item
-    space = _fit_classifier(X, Y, multi, {}, [{"epochs": 5}], seed=0)[0]
-    p = space.embed_x(X[:10])
+    space = _fit_classifier(X, Y, multi, base_of("classifier", {}), [{"epochs": 5}], seed=0)[0]
+    p = space.map_x(X[:10])
     assert p.shape == (10, 5) and ((p > 0) & (p < 1)).all() and not np.allclose(p.sum(axis=1), 1.0)
 
 
@@ -84,21 +91,21 @@ def test_corr_ae_reconstructs_and_aligns_codes() -> None:
     X, Y = _shared_latent(900, 3)
     train, test = slice(0, 700), slice(700, 900)
     base = {"hidden": 64, "code": 8, "lr": 3e-3}
-    with_corr = _fit_corr_ae(X[train], Y[train], None, {**base, "alpha": 0.5}, [{"epochs": 40}], seed=0)[0]
-    no_corr = _fit_corr_ae(X[train], Y[train], None, {**base, "alpha": 0.0}, [{"epochs": 40}], seed=0)[0]
+    with_corr = _fit_corr_ae(X[train], Y[train], None, base_of("corr-ae", {**base, "alpha": 0.5}), [{"epochs": 40}], seed=0)[0]
+    no_corr = _fit_corr_ae(X[train], Y[train], None, base_of("corr-ae", {**base, "alpha": 0.0}), [{"epochs": 40}], seed=0)[0]
     # the codes carry the views: training reconstruction far below the variance (1 per column)
     assert with_corr.details["train_reconstruction_mse"] < 0.3
     # the correspondence term is what makes g(x_i) and h(y_i) land together
-    mrr_with = paired_mrr(with_corr.embed_x(X[test]), with_corr.embed_y(Y[test]))
-    mrr_without = paired_mrr(no_corr.embed_x(X[test]), no_corr.embed_y(Y[test]))
+    mrr_with = paired_mrr(with_corr.map_x(X[test]), with_corr.map_y(Y[test]))
+    mrr_without = paired_mrr(no_corr.map_x(X[test]), no_corr.map_y(Y[test]))
     assert mrr_with > 0.3 and mrr_with > 5 * mrr_without, (mrr_with, mrr_without)
 
 
 def test_vse_learns_a_joint_space() -> None:
     X, Y = _shared_latent(900, 4)
     train, test = slice(0, 700), slice(700, 900)
-    spaces = _fit_vse(X[train], Y[train], None, {"hidden": 64, "dim": 16, "lr": 3e-3}, [{"epochs": 1}, {"epochs": 30}], seed=0)
-    early, late = (paired_mrr(s.embed_x(X[test]), s.embed_y(Y[test])) for s in spaces)
+    spaces = _fit_vse(X[train], Y[train], None, base_of("vse++", {"hidden": 64, "dim": 16, "lr": 3e-3}), [{"epochs": 1}, {"epochs": 30}], seed=0)
+    early, late = (paired_mrr(s.map_x(X[test]), s.map_y(Y[test])) for s in spaces)
     assert late > 0.3 and late > early + 0.1, (early, late)
-    corr = canonical_correlations(spaces[1].embed_x(X[test]), spaces[1].embed_y(Y[test]))
+    corr = canonical_correlations(spaces[1].map_x(X[test]), spaces[1].map_y(Y[test]))
     assert np.nanmean(np.abs(corr)) > 0.5

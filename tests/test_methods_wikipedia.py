@@ -26,8 +26,9 @@ from __future__ import annotations
 import pytest
 
 from crossmodal.datasets.wikipedia import load_wikipedia
-from crossmodal.methods.cca import fit_ridge_cca
-from crossmodal.methods.retrieval import cosine_scores, mean_average_precision, relevance
+from crossmodal.measures.ranks import mean_average_precision, relevance
+from crossmodal.measures.retrieval import cosine_scores
+from crossmodal.mappers.cca_fit import fit_ridge_cca
 
 PUBLISHED_CCA = {"I->T": 0.2549, "T->I": 0.1846}  # Zhu Lu et al. 2020, see the module docstring
 TOLERANCE = 0.03
@@ -43,7 +44,7 @@ def test_wikipedia_sift_lda_cca_map_matches_the_published_figure(shared_data) ->
     train, test = data["train"], data["test"]
     space, corr = fit_ridge_cca(train.image, train.text, CM_COMPONENTS)
     assert space.details["n_components"] == CM_COMPONENTS and (corr > 0).all()
-    S = cosine_scores(space.embed_x(test.image), space.embed_y(test.text))
+    S = cosine_scores(space.map_x(test.image), space.map_y(test.text))
     rel = relevance(test.labels, test.labels)
     ours = {"I->T": mean_average_precision(S, rel), "T->I": mean_average_precision(S.T, rel)}
     chance = rel.mean()  # about 0.118: the share of same-category texts, what a random ranking scores

@@ -196,7 +196,7 @@ def test_cosine_grid_midpoints_are_settled_exactly(monkeypatch: pytest.MonkeyPat
     # Row 0 is e1; point t has cosine distance exactly t / 2**33 from it (a vector of integer
     # length 2**33), so odd t sit exactly on a grid midpoint (t / 2 + 1/2 is an integer) and
     # round up: t = 2m+1 and t = 2m+2 share a cell and tie, t = 2m is one cell nearer.
-    import crossmodal.metrics.knn as knn_module
+    import crossmodal.metrics.knn.grid as knn_grid  # pair_cells looks the exact cells up here
 
     h, m = 2**33, 2**20
     ts = [2 * m + 3, 2 * m + 2, 2 * m + 1, 2 * m, 2 * m + 1]  # index order differs from distance order
@@ -211,8 +211,8 @@ def test_cosine_grid_midpoints_are_settled_exactly(monkeypatch: pytest.MonkeyPat
 
     expected = sorted(range(1, 6), key=lambda j: (cell(ts[j - 1]), j))
     calls = []
-    exact_cell = knn_module._exact_cosine_cell
-    monkeypatch.setattr(knn_module, "_exact_cosine_cell", lambda *a: calls.append(a) or exact_cell(*a))
+    exact_cell = knn_grid._exact_cosine_cell
+    monkeypatch.setattr(knn_grid, "_exact_cosine_cell", lambda *a: calls.append(a) or exact_cell(*a))
     got = knn_indices(X, 5, "cosine")
     assert got[0].tolist() == expected == [4, 2, 3, 5, 1]
     assert calls  # the float64 bounds straddled a midpoint: the exact path decided
@@ -222,7 +222,7 @@ def test_euclidean_grid_midpoints_are_settled_exactly(monkeypatch: pytest.Monkey
     # From the origin, squared distances 2**32 + 1 (a midpoint of the 32-significant-bit grid,
     # rounds up) and 2**32 + 2 share a cell; 2**32 is one cell nearer; 2**32 + 3 rounds up to
     # 2**32 + 4, the next cell.
-    import crossmodal.metrics.knn as knn_module
+    import crossmodal.metrics.knn.grid as knn_grid
 
     q = 2**32
     squares = [q + 3, q + 2, q + 1, q, q + 1]  # index order differs from distance order
@@ -236,15 +236,15 @@ def test_euclidean_grid_midpoints_are_settled_exactly(monkeypatch: pytest.Monkey
 
     expected = sorted(range(1, 6), key=lambda j: (cell(squares[j - 1]), j))
     calls = []
-    exact_cell = knn_module._exact_euclidean_cell
-    monkeypatch.setattr(knn_module, "_exact_euclidean_cell", lambda *a: calls.append(a) or exact_cell(*a))
+    exact_cell = knn_grid._exact_euclidean_cell
+    monkeypatch.setattr(knn_grid, "_exact_euclidean_cell", lambda *a: calls.append(a) or exact_cell(*a))
     assert knn_indices(X, 5, "euclidean")[0].tolist() == expected == [4, 2, 3, 5, 1]
     assert calls
 
 
 def test_float_pattern_is_the_ieee_bit_pattern() -> None:
     # The exact euclidean cell rounds this extension of the float64 bit pattern to the reals.
-    from crossmodal.metrics.knn import _float_pattern
+    from crossmodal.metrics.knn.grid import _float_pattern
 
     rng = np.random.default_rng(8)
     edges = [0.0, 5e-324, 2.0**-1022, 0.75 * 2.0**-1022, 1.0, np.finfo(np.float64).max]
@@ -300,9 +300,9 @@ def test_independent_of_tile_margin_threads_and_dtype() -> None:
 @pytest.mark.parametrize("blas", ["numpy", "torch"])
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
 def test_either_tile_blas_matches_reference(monkeypatch: pytest.MonkeyPatch, blas: str, metric: str) -> None:
-    import crossmodal.metrics.knn as knn_module
+    import crossmodal.metrics.knn.devices as knn_devices  # _numpy_blas looks _tile_blas up here
 
-    monkeypatch.setattr(knn_module, "_tile_blas", lambda: blas)
+    monkeypatch.setattr(knn_devices, "_tile_blas", lambda: blas)
     rng = np.random.default_rng(6)
     X = with_duplicates(rng, 500, 40)
     order = reference_order(X, metric, False)
@@ -316,13 +316,13 @@ def test_either_tile_blas_matches_reference(monkeypatch: pytest.MonkeyPatch, bla
 
 
 def test_tile_plan_covers_every_pair_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import crossmodal.metrics.knn as knn_module
+    import crossmodal.metrics.knn.tiles as knn_tiles
 
-    monkeypatch.setattr(knn_module, "_MIN_TILE_WORK", 0)  # split diagonal blocks down to kk
+    monkeypatch.setattr(knn_tiles, "_MIN_TILE_WORK", 0)  # split diagonal blocks down to kk
     for n, tile, kk in ((1000, 256, 5), (1000, 1000, 40), (333, 64, 3), (70, 2048, 10)):
-        tile, n_pad = knn_module._blocking(n, tile, kk)
+        tile, n_pad = knn_tiles._blocking(n, tile, kk)
         seen = np.zeros((n_pad, n_pad), dtype=np.int64)
-        for s, h, t, w in knn_module._tile_plan(n_pad, tile, 8, kk):
+        for s, h, t, w in knn_tiles._tile_plan(n_pad, tile, 8, kk):
             assert h % 32 == 0 and w % 32 == 0 and t >= s
             seen[s : s + h, t : t + w] += 1
             if s != t:
@@ -331,9 +331,9 @@ def test_tile_plan_covers_every_pair_once(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_deeply_split_diagonal_blocks_match_reference(monkeypatch: pytest.MonkeyPatch) -> None:
-    import crossmodal.metrics.knn as knn_module
+    import crossmodal.metrics.knn.tiles as knn_tiles
 
-    monkeypatch.setattr(knn_module, "_MIN_TILE_WORK", 0)
+    monkeypatch.setattr(knn_tiles, "_MIN_TILE_WORK", 0)
     rng = np.random.default_rng(9)
     X = with_duplicates(rng, 700, 24)
     for metric in ("cosine", "euclidean"):
@@ -345,7 +345,7 @@ def test_deeply_split_diagonal_blocks_match_reference(monkeypatch: pytest.Monkey
 def test_worker_threads_leave_no_trace_and_pass_errors_on(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    import crossmodal.metrics.knn as knn_module
+    import crossmodal.metrics.knn.tiles as knn_tiles  # _symmetric_topk looks _select_tile up here
 
     from threadpoolctl import threadpool_info
 
@@ -368,7 +368,7 @@ def test_worker_threads_leave_no_trace_and_pass_errors_on(monkeypatch: pytest.Mo
         def broken(*args: object) -> None:
             raise RuntimeError("selection failed")
 
-        monkeypatch.setattr(knn_module, "_select_tile", broken)
+        monkeypatch.setattr(knn_tiles, "_select_tile", broken)
         with pytest.raises(RuntimeError, match="selection failed"):
             knn_indices(X, 5, tile=64)
     finally:
@@ -502,9 +502,9 @@ def test_larger_random_set_high_dim(metric: str) -> None:
 
 
 def skip_without_exact_int8_gemm() -> None:
-    import crossmodal.metrics.knn as knn_module
+    import crossmodal.metrics.knn.int8 as knn_int8
 
-    if not knn_module._int8_gemm_exact():
+    if not knn_int8._int8_gemm_exact():
         pytest.skip("torch._int_mm is unavailable or not exact on this CPU")
 
 
@@ -512,19 +512,20 @@ def skip_without_exact_int8_gemm() -> None:
 def int8_tiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Cosine tiles forced onto the int8 path at any d and any bound; returns a list that
     grows by one per knn_indices call that took it (so a test can tell it really did)."""
-    import crossmodal.metrics.knn as knn_module
+    import crossmodal.metrics.knn.int8 as knn_int8
+    import crossmodal.metrics.knn.search as knn_search  # _tile_operands looks the int8 names up here
 
     skip_without_exact_int8_gemm()
     taken: list[int] = []
-    build = knn_module._int8_cosine_operands
+    build = knn_int8._int8_cosine_operands
 
     def counted(*args: object) -> object:
         taken.append(1)
         return build(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(knn_module, "_int8_tiles", lambda dev, d: d <= knn_module._INT8_MAX_D)
-    monkeypatch.setattr(knn_module, "_INT8_EPS_RATIO", math.inf)
-    monkeypatch.setattr(knn_module, "_int8_cosine_operands", counted)
+    monkeypatch.setattr(knn_search, "_int8_tiles", lambda dev, d: d <= knn_int8._INT8_MAX_D)
+    monkeypatch.setattr(knn_search, "_INT8_EPS_RATIO", math.inf)
+    monkeypatch.setattr(knn_search, "_int8_cosine_operands", counted)
     return taken
 
 
@@ -544,7 +545,7 @@ def spiky_and_sparse(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
 
 @pytest.mark.parametrize("kind", ["gaussian", "duplicates", "spiky", "lattice"])
 def test_int8_scores_lie_within_their_bound(kind: str) -> None:
-    import crossmodal.metrics.knn as knn_module
+    import crossmodal.metrics.knn.int8 as knn_int8
 
     skip_without_exact_int8_gemm()
     rng = np.random.default_rng(11)
@@ -554,7 +555,7 @@ def test_int8_scores_lie_within_their_bound(kind: str) -> None:
         "spiky": lambda: spiky_and_sparse(rng, 300, 200),
         "lattice": lambda: lattice_with_copies(rng, 300, 6).astype(np.float64),
     }[kind]()
-    _, scores_of, eps = knn_module._int8_cosine_operands(X, "X", 320)
+    _, scores_of, eps = knn_int8._int8_cosine_operands(X, "X", 320)
     S = torch.empty(320, 320)
     with torch.inference_mode():
         scores_of(slice(0, 320), slice(0, 320), S)
@@ -594,9 +595,9 @@ def test_int8_tiles_match_references(int8_tiles: list[int]) -> None:
 
 
 def test_int8_gemm_check_refuses_a_saturating_or_missing_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
-    import crossmodal.metrics.knn as knn_module
+    import crossmodal.metrics.knn.int8 as knn_int8
 
-    check = knn_module._int8_gemm_exact.__wrapped__
+    check = knn_int8._int8_gemm_exact.__wrapped__
 
     def saturating(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # sums clamped to int16
         return (a.long() @ b.long()).clamp(-(2**15), 2**15 - 1).int()
@@ -616,17 +617,18 @@ def test_int8_gemm_check_refuses_a_saturating_or_missing_kernel(monkeypatch: pyt
 def test_default_tiles_at_high_d_match_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     # d = 1,024: on CPUs with AMX int8 the default path takes the int8 tiles (checked), elsewhere
     # the float32 ones; the result is the reference's either way.
-    import crossmodal.metrics.knn as knn_module
+    import crossmodal.metrics.knn.int8 as knn_int8
+    import crossmodal.metrics.knn.search as knn_search  # knn_indices looks _tile_operands up here
 
     taken: list[int] = []
-    build = knn_module._tile_operands
+    build = knn_search._tile_operands
 
     def noted(*args: object) -> object:
         out = build(*args)  # type: ignore[arg-type]
-        taken.append(isinstance(out[1], knn_module._Int8Scores))
+        taken.append(isinstance(out[1], knn_int8._Int8Scores))
         return out
 
-    monkeypatch.setattr(knn_module, "_tile_operands", noted)
+    monkeypatch.setattr(knn_search, "_tile_operands", noted)
     X = with_duplicates(np.random.default_rng(13), 700, 1024)
     np.testing.assert_array_equal(knn_indices(X, 10, tile=256), reference_knn(X, 10, "cosine", False))
-    assert taken == [knn_module._int8_tiles(torch.device("cpu"), 1024)]
+    assert taken == [knn_int8._int8_tiles(torch.device("cpu"), 1024)]

@@ -7,6 +7,13 @@ modules that use torch, gensim or scipy) keeps a no-op rerun from importing thos
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+from crossmodal.mappers.paper import HIDDEN_LAYERS
+
+# Distances of the neighbour searches (crossmodal.metrics.knn).
+Metric = Literal["cosine", "euclidean"]
+METRICS: tuple[str, ...] = ("cosine", "euclidean")
 
 # ImageNet-style concept set (crossmodal.datasets.imagenet_concepts): its feature names.
 CONCEPT_IMAGE_FEATURE = "efficientnet_lite0_fc"
@@ -28,7 +35,7 @@ DIRECTIONS: tuple[str, ...] = ("i2t", "t2i")
 DIRECTION_LABELS: dict[str, str] = {"i2t": "I->T", "t2i": "T->I"}
 DIRECTION_ARROWS: dict[str, str] = {d: label.replace("->", "\u2192") for d, label in DIRECTION_LABELS.items()}
 # Mappings (Supplement C) and losses, in table order.
-MAPPINGS: tuple[str, ...] = ("lin", "nn", "nn-3", "nn-5")
+MAPPINGS: tuple[str, ...] = tuple(HIDDEN_LAYERS)  # registered by crossmodal.mappers.paper
 LOSSES: tuple[str, ...] = ("mse", "cosine", "max-margin")
 # Every published mNNO is mNNO^10 with each point counted among its own neighbours.
 PAPER_K = 10

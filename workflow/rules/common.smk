@@ -1,6 +1,8 @@
 # Input functions of the rules. Every decision (datasets, pairs, settings, embeddings, benchmarks,
-# Table 12 slots, feature-map rows, report pages) lives in crossmodal.plan, built once here from the
-# config, the source registry and what is at hand; the functions below only look things up in it.
+# Table 12 slots, feature-map rows, report pages) and every setting a rule passes on to its script
+# lives in crossmodal.plan, built once here from the config, the source registry and what is at
+# hand; the functions below only look things up in it. Report titles and captions are text:
+# workflow/report/captions.yaml (crossmodal.report.captions) and workflow/report/<name>.rst.
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -8,6 +10,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from crossmodal import plan as P
+from crossmodal.report import captions as C
 from crossmodal.sources import load_registry
 
 ROOT = Path(workflow.basedir)
@@ -18,12 +21,22 @@ try:
     PLAN = P.build_plan(config, WORLD)
 except P.PlanError as err:
     raise WorkflowError(str(err))
-EXP1, EXP2, FEATURES = config["experiment1"], config["experiment2"], config["features"]
+EXP1 = config["experiment1"]  # methods.smk's seed and alpha
+
+
+def report_titles():
+    """{page name: title} of the report's table pages (workflow/report/captions.yaml)."""
+    return C.page_titles(ROOT, P.REPORT_TABLES)
+
+
+def experiment1_captions():
+    """{"table<N>": caption} shown by workflow/report/table<N>.rst (workflow/report/captions.yaml)."""
+    return C.experiment1_captions(ROOT, config)
 
 
 def resources(kind):
     """A rule's mem_mb (from its inputs' size), runtime and GPU request: crossmodal.plan.RESOURCES."""
-    return P.resources(kind, config["device"])
+    return P.resources(kind, PLAN.device)
 
 
 def source_file(name):
@@ -61,10 +74,6 @@ def experiment1_neighbour_source(wildcards):
 def experiment1_neighbours(side):
     """Input function: the cached neighbours of X (side "x") or Y ("y") of a training/scoring job."""
     return lambda wc: P.neighbours_file(wc.dataset, wc.image, wc.text, wc.direction, side)
-
-
-def experiment1_hyperparameters():
-    return {**EXP1["hyperparameters"], "epochs": EXP1["epochs"]}
 
 
 def experiment1_settings(pattern):

@@ -15,7 +15,7 @@ rule experiment1_concepts:
         data="results/experiment1/imagenet1k_concepts/{image}/{text}/dataset.npz",
         coverage="results/experiment1/imagenet1k_concepts/{image}/{text}/coverage.json",
     params:
-        multiword=EXP1["datasets"]["imagenet1k_concepts"]["multiword"],
+        multiword=PLAN.experiment1.multiword,
     threads: 1
     resources:
         **resources("vectors"),
@@ -100,9 +100,9 @@ rule experiment1_splits:
     wildcard_constraints:
         dataset=PLAN.experiment1.wildcards["dataset"],
     params:
-        n_folds=EXP1["n_folds"],
-        n_runs=EXP1["n_runs"],
-        seed=EXP1["seed"],
+        n_folds=PLAN.experiment1.n_folds,
+        n_runs=PLAN.experiment1.n_runs,
+        seed=PLAN.experiment1.seed,
     threads: 1
     resources:
         **resources("torch"),
@@ -124,8 +124,8 @@ rule experiment1_neighbours:
     wildcard_constraints:
         **PLAN.experiment1.wildcards,
     params:
-        device=config["device"],
-        k_max=max(config["neighbours"]["k"]),
+        device=PLAN.device,
+        k_max=PLAN.experiment1.k_max,
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     resources:
         **resources("torch"),
@@ -151,13 +151,13 @@ rule experiment1_cv:
     wildcard_constraints:
         **PLAN.experiment1.wildcards,
     params:
-        device=config["device"],
-        grid=EXP1["hyperparameter_search"]["grid"],
-        criterion=EXP1["hyperparameter_search"]["criterion"],
-        cv_folds=EXP1["hyperparameter_search"]["n_folds"],
-        max_epochs=EXP1["epochs"],
-        overrides=experiment1_hyperparameters(),
-        seed=EXP1["seed"],
+        device=PLAN.device,
+        grid=PLAN.experiment1.search_grid,
+        criterion=PLAN.experiment1.search_criterion,
+        cv_folds=PLAN.experiment1.search_folds,
+        max_epochs=PLAN.experiment1.epochs,
+        overrides=PLAN.experiment1.overrides,
+        seed=PLAN.experiment1.seed,
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     resources:
         **resources("training"),
@@ -183,10 +183,10 @@ rule experiment1_train:
     wildcard_constraints:
         **PLAN.experiment1.wildcards,
     params:
-        device=config["device"],
-        settings=P.settings(config),
-        overrides=experiment1_hyperparameters(),
-        margin=EXP1["margin"],
+        device=PLAN.device,
+        settings=list(PLAN.experiment1.settings),
+        overrides=PLAN.experiment1.overrides,
+        margin=PLAN.experiment1.margin,
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     resources:
         **resources("training"),
@@ -214,9 +214,9 @@ rule experiment1_scores:
     wildcard_constraints:
         **PLAN.experiment1.wildcards,
     params:
-        device=config["device"],
-        settings=P.settings(config),
-        ks=config["neighbours"]["k"],
+        device=PLAN.device,
+        settings=list(PLAN.experiment1.settings),
+        ks=list(PLAN.experiment1.ks),
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     resources:
         **resources("torch"),

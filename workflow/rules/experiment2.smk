@@ -59,10 +59,10 @@ rule experiment2_rhos:
     params:
         embedding_label=experiment2_label,
         benchmarks=[(b.key, b.label, b.source) for b in PLAN.experiment2.benchmarks],
-        n_seeds=EXP2["n_seeds"],
-        output_dim=EXP2["output_dim"],
-        hidden_dim=EXP2["nn_hidden_dim"],
-        min_pairs=EXP2["min_pairs"],
+        n_seeds=PLAN.experiment2.n_seeds,
+        output_dim=PLAN.experiment2.output_dim,
+        hidden_dim=PLAN.experiment2.hidden_dim,
+        min_pairs=PLAN.experiment2.min_pairs,
     threads: 1
     resources:
         **resources("vectors"),

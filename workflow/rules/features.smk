@@ -31,9 +31,9 @@ rule bigru_features:
     output:
         P.BIGRU_FILE,
     params:
-        device=config["device"],
-        settings={k: v for k, v in FEATURES["bigru"].items() if k != "embedding"},
-        label=P.bigru_label(config),
+        device=PLAN.device,
+        settings=PLAN.features.bigru_settings,
+        label=PLAN.features.bigru_label,
     threads: 1  # the GRU's small matrix products gain nothing from more threads (crossmodal.features.bigru)
     resources:
         **resources("training"),
@@ -74,7 +74,7 @@ rule image_features:
         dataset="[A-Za-z0-9_-]+",
         encoder=P.alternation(P.ENCODERS),
     params:
-        device=config["device"],
+        device=PLAN.device,
         spec=image_set_spec,
     threads: 1
     resources:
@@ -98,8 +98,8 @@ rule synset_centroids:
     wildcard_constraints:
         encoder=P.alternation(P.ENCODERS),
     params:
-        device=config["device"],
-        spec=FEATURES["synsets"],
+        device=PLAN.device,
+        spec=PLAN.features.synsets,
     threads: 1
     resources:
         **resources("images"),

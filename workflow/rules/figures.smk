@@ -48,10 +48,10 @@ rule figure2_curves:
         image=P.EXP1_WILDCARDS["image"],
         text=P.EXP1_WILDCARDS["text"],
     params:
-        device=config["device"],
+        device=PLAN.device,
         **FIGURE2,
-        directions=EXP1["directions"],
-        overrides=experiment1_hyperparameters(),
+        directions=list(PLAN.experiment1.directions),
+        overrides=PLAN.experiment1.overrides,
     threads: 1  # jobs run side by side; torch would otherwise start one thread per core each
     resources:
         **resources("training"),
@@ -74,7 +74,7 @@ rule figure2:
         csv="results/figures/figure2.csv",
     params:
         **FIGURE2,
-        epochs=EXP1["epochs"],
+        epochs=PLAN.experiment1.epochs,
     threads: 1
     resources:
         **resources("light"),

@@ -1,7 +1,8 @@
-# The field's cross-modal methods and the paper's remedies (issue 14), on Experiment 1's datasets:
+# The field's cross-modal methods and the paper's remedies (Tables 13 and 14), on Experiment 1's datasets:
 #   dataset + its splits -> every method, CV-chosen, scored on the test rows (one job per feature pair)
 #   -> Tables 13 (mNNO lens) and 14 (retrieval mAP) -> the bridging-vs-retrieval figure and its page
-# Which pairs: crossmodal.plan.Methods (config `methods`); target `methods`, and `all` with methods.in_all.
+# Which pairs and mappings: crossmodal.plan.Methods (config `methods`, `mapper_plugins`); target `methods`,
+# and `all` with methods.in_all.
 
 
 rule methods_dataset:
@@ -9,6 +10,7 @@ rule methods_dataset:
     input:
         data="results/experiment1/{dataset}/{image}/{text}/dataset.npz",
         splits=P.splits_file("{dataset}"),
+        plugins=PLAN.methods.plugins,  # mapper_plugins: a changed plugin reruns the job
     output:
         **{kind: f"results/methods/{{dataset}}/{{image}}/{{text}}/{kind}.csv" for kind in P.METHODS_OUTPUTS},
     wildcard_constraints:
@@ -17,7 +19,8 @@ rule methods_dataset:
         text=P.EXP1_WILDCARDS["text"],
     params:
         spec=config["methods"],
-        ks=config["neighbours"]["k"],
+        mappings=list(PLAN.methods.mappings),
+        ks=list(PLAN.methods.ks),
         seed=EXP1["seed"],
         device=config["device"],
     threads: 1  # small models: one thread each, jobs side by side, results independent of the core count
@@ -44,7 +47,7 @@ rule methods_tables:
         hyperparameters=P.METHODS_HYPERPARAMETERS,
         points=P.METHODS_POINTS,
     params:
-        k=config["neighbours"]["table_k"],
+        k=PLAN.methods.table_k,
         alpha=EXP1["alpha"],
     threads: 1
     resources:

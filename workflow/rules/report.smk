@@ -1,6 +1,7 @@
 # The paper beside ours (comparison.csv), the Experiment 1 heat-map, and an HTML page per table
 # so that `snakemake --report report.html` shows every table inline (Snakemake 9's report
-# offers a CSV only as a download). The tables, their titles and categories: crossmodal.plan.REPORT_TABLES.
+# offers a CSV only as a download). The tables and their categories: crossmodal.plan.REPORT_TABLES;
+# their titles: workflow/report/captions.yaml.
 
 
 rule comparison:
@@ -32,7 +33,7 @@ rule heatmap:
     output:
         report(P.HEATMAP_PNG, caption="../report/heatmap.rst", category="Figures"),
     params:
-        k=P.heatmap_k(config),
+        k=PLAN.experiment1.heatmap_k,
         self_rule="include",
     threads: 1
     resources:
@@ -52,12 +53,12 @@ rule table_pages:
     output:
         **{
             name: report(P.report_page(name), caption=f"../report/{name}.rst", category=category)
-            for name, (_, category) in P.REPORT_TABLES.items()
+            for name, category in P.REPORT_TABLES.items()
         },
     params:
-        titles={name: title for name, (title, _) in P.REPORT_TABLES.items()},
+        titles=report_titles(),
         summary="comparison",  # this one's page opens with the per-table summary
-        captions=P.experiment1_captions(config),  # the pages' report captions (workflow/report/table<N>.rst)
+        captions=experiment1_captions(),  # shown by workflow/report/table<N>.rst
     threads: 1
     resources:
         **resources("light"),

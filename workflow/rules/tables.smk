@@ -9,7 +9,7 @@ rule table2:
         wide=report("results/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         long="results/tables/table2_long.csv",
     params:
-        alpha=config["experiment2"]["alpha"],
+        alpha=PLAN.experiment2.alpha,
     threads: 1
     resources:
         **resources("light"),
@@ -45,12 +45,12 @@ rule experiment1_tables:
         hyperparameters=report("results/tables/hyperparameters.csv", caption="../report/hyperparameters.rst", category="Experiment 1 details"),
         checks=report("results/tables/training_checks.csv", caption="../report/training_checks.rst", category="Experiment 1 details"),
     params:
-        k=config["neighbours"]["table_k"],
-        alpha=EXP1["alpha"],
+        k=PLAN.experiment1.table_k,
+        alpha=PLAN.experiment1.alpha,
         datasets=list(PLAN.experiment1.names),
-        directions=EXP1["directions"],
-        mappings=EXP1["mappings"],
-        captions=P.experiment1_captions(config),  # the report's captions (workflow/report/table<N>.rst)
+        directions=list(PLAN.experiment1.directions),
+        mappings=list(PLAN.experiment1.mappings),
+        captions=experiment1_captions(),  # shown by workflow/report/table<N>.rst
     threads: 1
     resources:
         **resources("light"),
@@ -72,7 +72,7 @@ rule table12:
     params:
         plan=[asdict(slot) for slot in PLAN.experiment2.table12],
         benchmarks=[asdict(b) for b in PLAN.experiment2.benchmarks],
-        alpha=EXP2["alpha"],
+        alpha=PLAN.experiment2.alpha,
     threads: 1
     resources:
         **resources("light"),

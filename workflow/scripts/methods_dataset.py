@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 from crossmodal.datasets.paired import load_paired
 from crossmodal.experiments.learned_mappings import load_splits
 from crossmodal.io import atomic_path, log_to
-from crossmodal.methods.evaluate import evaluate_methods
+from crossmodal.experiments.methods import evaluate_methods
 
 p, w, o = snakemake.params, snakemake.wildcards, snakemake.output
 with log_to(snakemake.log[0]):
@@ -16,7 +16,7 @@ with log_to(snakemake.log[0]):
     header = ps.experiment1
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     say(f"{header.dataset_label} ({header.split_label}): {len(first.train)} train / {len(first.test)} test rows")
-    frames = evaluate_methods(ps.subset(first.train), ps.subset(first.test), p.spec["methods"], ks=p.ks, seed=p.seed,
+    frames = evaluate_methods(ps.subset(first.train), ps.subset(first.test), p.mappings, ks=p.ks, seed=p.seed,
                               device=p.device, n_folds=p.spec["n_folds"], max_epochs=p.spec["max_epochs"],
                               n_bootstrap=p.spec["n_bootstrap"], threads=snakemake.threads, log=say)
     labels = {"dataset": w.dataset, "dataset_label": f"{header.dataset_label} ({header.split_label}, first fold/run)",

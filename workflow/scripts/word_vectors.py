@@ -3,7 +3,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
-from crossmodal.features.word_vectors import load_word_vectors, save_keyed_vectors
+from crossmodal.datasets.word_vector_files import load_word_vectors
+from crossmodal.features.word_vectors import save_keyed_vectors
 from crossmodal.io import log_to
 
 with log_to(snakemake.log[0]):

@@ -1,5 +1,4 @@
-"""crossmodal.bridging: ``crossmodal.bridge`` (does f: X -> Y bridge the two spaces?), its
-mappers, measures, typed result and reports.
+"""crossmodal.bridging: ``crossmodal.bridge`` (does f: X -> Y bridge the two spaces?), the comparison of several mappings, its typed result and reports (the measures are ``crossmodal.measures``').
 
 Names are loaded on first use (``crossmodal._lazy``): importing the result types or the
 report writers does not import torch.
@@ -16,11 +15,11 @@ _WHERE = {
     "Curve": "result",
     "Hubness": "result",
     "KScores": "result",
-    "MAPPERS": "mappers",
+    "BridgeComparison": "compare",
+    "bridge_many": "compare",
     "PerItem": "result",
     "Retrieval": "result",
     "bridge": "api",
-    "cross_stats": "retrieval",
     "format_table": "report",
     "write_outputs": "report",
 }
@@ -28,10 +27,9 @@ __all__ = sorted(_WHERE)
 
 if TYPE_CHECKING:
     from crossmodal.bridging.api import bridge
-    from crossmodal.bridging.mappers import MAPPERS
+    from crossmodal.bridging.compare import BridgeComparison, bridge_many
     from crossmodal.bridging.report import format_table, write_outputs
     from crossmodal.bridging.result import BridgeResult, Curve, Hubness, KScores, PerItem, Retrieval
-    from crossmodal.bridging.retrieval import cross_stats
 
 
 __getattr__ = lazy_exports(__name__, _WHERE)

@@ -6,9 +6,9 @@ cross-validation over all items (``crossmodal.mappings.kfold_indices``, seeded):
 model is fitted on the other folds and predicts the fold's items, and every measure is taken on
 held-out items only. As in the paper's Experiment 1, each held-out fold is its own universe:
 neighbours, the retrieval gallery and N_k are computed within the fold; per-item values are
-then pooled over the folds (each item is held out once). Measures: ``crossmodal.bridging.measures``
-(neighbourhoods, tests, intervals) and ``crossmodal.bridging.retrieval`` (retrieval, CSLS,
-hubness; always cosine, whatever ``metric`` the neighbourhoods use).
+then pooled over the folds (each item is held out once). Measures: ``crossmodal.measures``
+(neighbourhoods, tests, intervals; retrieval, CSLS and hubness, always cosine, whatever ``metric``
+the neighbourhoods use).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from crossmodal.bridging import measures as M
 from crossmodal.bridging.result import (
     BridgeResult,
     Curve,
@@ -28,11 +27,18 @@ from crossmodal.bridging.result import (
     verdict,
 )
 from crossmodal.mappings.splits import kfold_indices
+from crossmodal.measures import nno as M
+from crossmodal.measures import significance as S
+from crossmodal.measures.ranks import hubness, rank_summary
+from crossmodal.measures.regression import regression_chunked
 from crossmodal.metrics.knn import METRICS
 
 CURVE_K_MAX = 100
 HUB_K = 10
 CSLS_K = 10
+# Neighbour lists compared by each pair: x = X, y = Y, f = f(X), r = Y's role (Y, or h(Y)).
+PAIRS: dict[str, tuple[str, str]] = {"x_f": ("x", "f"), "y_f": ("r", "f"), "x_y": ("x", "y")}
+CI_NAMES: tuple[str, ...] = ("mnno_x_f", "mnno_y_f", "mnno_x_y", "mnno_y_f_minus_x_f")
 
 
 def _as_matrix(A: object, name: str) -> np.ndarray:
@@ -96,13 +102,18 @@ def bridge(
     progress: bool = False,
     log: Callable[[str], None] | None = None,
     context: Mapping[str, object] | None = None,
+    cache: dict[object, object] | None = None,
 ) -> BridgeResult:
     """Measure whether f(X) takes on Y's neighbourhoods or keeps X's.
 
     Args:
         X, Y: paired (N, d_x) and (N, d_y) arrays (row i of X with row i of Y).
         F: f(X), (N, d_y); given, nothing is trained and all N rows are evaluated.
-        mapper: without F, one of ``crossmodal.bridging.mappers.MAPPERS``.
+        mapper: without F, a registered mapping (``crossmodal mappers`` lists them). A
+            shared-space mapping (``space="shared"``: the CCA family, two-tower models) maps X
+            by g and Y by h into one space Z: f(X) is then g(X), and the Y side of mNNO(Y, f(X))
+            and of retrieval is h(Y), the other modality as Z represents it; mNNO(X, Y) stays in
+            the raw spaces.
         k: K, or a list of K (the first gives the top-level values; all are in ``by_k``).
         metric: neighbours of X, Y and F by ``cosine`` or ``euclidean`` distance.
         include_self: count each item among its own K neighbours (the paper's convention).
@@ -111,11 +122,13 @@ def bridge(
         n_permutations, n_bootstrap, level, alpha: the permutation null of mNNO(X,Y), the
             bootstrap intervals, their level, and the verdict's significance level.
         curve: also compute mNNO for K = 1..100 (capped at n - 1) for the figure.
-        mapper_options: e.g. {"lr": 1e-3, "hidden": 256, "epochs": 50} for lin/nn,
-            {"n_components": 8} for cca, {"inner_folds": 5} for ridge.
+        mapper_options: the mapping's parameters (its spec's ``params``), e.g.
+            {"lr": 1e-3, "hidden": 256, "epochs": 50} for lin/nn, {"inner_folds": 5} for ridge.
         keys: item names (for ``per_item``); names: how messages call X, Y and F.
         progress: tqdm bars on stderr for the long steps.
         context: extra entries for ``setup`` (e.g. how the files were paired).
+        cache: shared by calls on the same X, Y and protocol (``crossmodal.bridging.compare``):
+            the neighbours of X and Y and the permutation null are computed once.
 
     Returns:
         BridgeResult (frozen); ``to_dict()`` gives the documented JSON.
@@ -124,8 +137,10 @@ def bridge(
         ValueError: one line naming the input: shapes, NaN/Inf, zero vectors under cosine,
         K >= the items of an evaluation set, unknown mapper or metric.
     """
-    from crossmodal.bridging.mappers import MAPPERS, fit_predict
+    from crossmodal.mappers.fitting import fit_folds
+    from crossmodal.mappers.registry import get
 
+    cache = {} if cache is None else cache
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
     ks = parse_ks(k)
@@ -149,23 +164,32 @@ def bridge(
         sets = [np.arange(n)]
         protocol = "given F: all paired rows evaluated, nothing trained"
         preds = [np.asarray(Fa)]
+        roles: list[np.ndarray] | None = None
         mapper_details: dict[str, object] = {}
-        mapper_name = None
+        mapper_name = space = None
     else:
-        if mapper not in MAPPERS:
-            raise ValueError(f"unknown mapper {mapper!r}; use one of {', '.join(MAPPERS)}")
+        spec = get(mapper)
+        if spec.needs_labels:
+            raise ValueError(f"mapper {spec.name!r} needs item labels, which crossmodal bridge does not have")
+        params = spec.resolve_params(mapper_options)
         if not 2 <= n_folds <= n:
             raise ValueError(f"n_folds must be within 2..N={n}, got {n_folds}")
         splits = kfold_indices(n, n_folds, seed)
         sets = [te for _, te in splits]
         _check_k(ks, min(len(s) for s in sets), include_self, f"the smallest of the {n_folds} held-out folds")
-        fitted = fit_predict(mapper, Xa, Ya, splits, seed, mapper_options, progress, log)
-        preds = fitted.predictions
+        fitted = fit_folds(spec, Xa, Ya, None, splits, params, seed, device or "cpu", progress, log)
+        preds = [np.asarray(fd.map_x(Xa[te])) for fd, (_, te) in zip(fitted, splits)]
+        roles = [np.asarray(fd.map_y(Ya[te])) for fd, (_, te) in zip(fitted, splits)] if spec.space == "shared" else None
         for f, p in enumerate(preds):
-            _check_rows(p, f"f(X) of fold {f + 1} ({mapper})", True)
+            _check_rows(p, f"f(X) of fold {f + 1} ({spec.name})", True)
+            if roles is None and p.shape[1] != Ya.shape[1]:
+                raise ValueError(f"{spec.name} gave f(X) of {p.shape[1]} columns for Y of {Ya.shape[1]}")
+        for f, r in enumerate(roles or []):
+            _check_rows(r, f"h(Y) of fold {f + 1} ({spec.name})", True)
         protocol = f"{n_folds}-fold CV over all items (seed {seed}); scores on held-out items, each fold its own universe"
-        mapper_details = fitted.details
-        mapper_name = mapper
+        same = all(fd.details is fitted[0].details for fd in fitted)
+        mapper_details = {"params": params, **(fitted[0].details if same else {"folds": [fd.details for fd in fitted]})}
+        mapper_name, space = spec.name, spec.space
     _check_k(ks, min(len(s) for s in sets), include_self, "the evaluation set")
 
     n_min = min(len(s) for s in sets)
@@ -174,12 +198,16 @@ def bridge(
     rank_nn = np.zeros(n, dtype=np.int64)
     rank_csls = np.zeros(n, dtype=np.int64)
     n_k = np.zeros(n, dtype=np.int64)
-    F_all = np.zeros((n, Ya.shape[1]), dtype=np.float32) if len(sets) > 1 else preds[0]
+    d_out = preds[0].shape[1]
+    F_all = np.zeros((n, d_out), dtype=np.float32) if len(sets) > 1 else preds[0]
+    # The Y side of mNNO(Y, f(X)), retrieval and MSE: Y itself, or h(Y) for a shared space.
+    R_all = Ya if roles is None else np.zeros((n, d_out), dtype=np.float32)
+    nr = ny if roles is None else f"h({ny})"
     nno = {K: {name: np.zeros(n, dtype=np.int64) for name in ("x_f", "y_f", "x_y")} for K in ks}
     neighbours: list[dict[str, np.ndarray]] = []
     curve_sums = {name: np.zeros(k_lists) for name in ("x_f", "y_f", "x_y")} if curve else {}
     hub_k = csls_k = 0
-    from crossmodal.bridging.retrieval import cross_stats
+    from crossmodal.measures.retrieval import cross_stats
     from crossmodal.metrics.knn import knn_indices
 
     for f, (rows, Fs) in enumerate(zip(sets, preds)):
@@ -188,24 +216,35 @@ def bridge(
         if len(sets) > 1:
             F_all[rows] = Fs
         Xs, Ys = (Xa, Ya) if len(sets) == 1 else (Xa[rows], Ya[rows])
+        Rs = Ys if roles is None else roles[f]
+        if roles is not None:
+            R_all[rows] = Rs
         lists = {}
-        for name, A, label in (("x", Xs, nx), ("y", Ys, ny), ("f", Fs, nf)):
+        sides = [("x", Xs, nx), ("y", Ys, ny), ("f", Fs, nf)] + ([("r", Rs, nr)] if roles is not None else [])
+        for name, A, label in sides:
+            key = ("neighbours", name, f, k_lists, metric)  # X's and Y's depend on the fold only
+            if name in ("x", "y") and key in cache:
+                lists[name] = cache[key]  # type: ignore[assignment]
+                continue
             if log is not None:
                 log(f"neighbours of {label}{where}: {len(rows)} items, K={k_lists}")
             try:
                 lists[name] = knn_indices(A, k_lists, metric, device=device, progress=progress)  # type: ignore[arg-type]
             except ValueError as err:
                 raise ValueError(f"{label}{where}: {err}") from None
+            if name in ("x", "y"):
+                cache[key] = lists[name]
+        lists.setdefault("r", lists["y"])
         neighbours.append(lists)
         for K in ks:
-            for pair in ("x_f", "y_f", "x_y"):
-                nno[K][pair][rows] = M.nno_for_k(lists[pair[0]], lists[pair[2]], K, include_self)
+            for pair, (a, b) in PAIRS.items():
+                nno[K][pair][rows] = M.nno_of_lists(lists[a], lists[b], K, include_self)
         if curve:
-            for pair in ("x_f", "y_f", "x_y"):
-                curve_sums[pair] += M.overlap_curve(lists[pair[0]], lists[pair[2]], k_lists, include_self).sum(axis=0)
+            for pair, (a, b) in PAIRS.items():
+                curve_sums[pair] += M.overlap_curve(lists[a], lists[b], k_lists, include_self).sum(axis=0)
         if log is not None:
             log(f"retrieval and hubness{where}")
-        cs = cross_stats(Fs, Ys, HUB_K, CSLS_K, device=device, progress=progress, names=(nf, ny))
+        cs = cross_stats(Fs, Rs, HUB_K, CSLS_K, device=device, progress=progress, names=(nf, nr))
         rank_nn[rows], rank_csls[rows], n_k[rows] = cs.rank_nn, cs.rank_csls, cs.n_k
         hub_k, csls_k = cs.hub_k, cs.csls_k
 
@@ -216,27 +255,33 @@ def bridge(
     for K in ks:
         c = float((sizes * np.array([M.chance(K, int(m), include_self) for m in sizes])).sum() / n)
         x_f, y_f, x_y = (float(nno[K][p].sum()) / (K * n) for p in ("x_f", "y_f", "x_y"))
-        p_paired = M.paired_p(nno[K]["x_f"], nno[K]["y_f"])
+        p_paired = S.paired_p(nno[K]["x_f"], nno[K]["y_f"])
         p_perm = float("nan")
         if n_permutations > 0:
-            pairs = [(M.lists_for_k(nb["x"], K, include_self), M.lists_for_k(nb["y"], K, include_self))
+            pairs = [(M.self_rule_lists(nb["x"], K, include_self), M.self_rule_lists(nb["y"], K, include_self))
                      for nb in neighbours]
-            null = M.permutation_null(pairs, K, n_permutations, rng, progress)
-            p_perm = M.permutation_p(int(nno[K]["x_y"].sum()), null)
+            key = ("null", K, include_self, n_permutations, k_lists, metric, seed)
+            if key in cache:  # the same null, and the generator left as computing it would leave it
+                null, state = cache[key]  # type: ignore[misc]
+                rng.bit_generator.state = state
+            else:
+                null = M.permutation_null(pairs, K, n_permutations, rng, progress)
+                cache[key] = (null, rng.bit_generator.state)
+            p_perm = S.permutation_p(int(nno[K]["x_y"].sum()), null)
         ci: dict[str, tuple[float, float]] = {}
         if n_bootstrap > 0:
             per = np.column_stack([nno[K]["x_f"], nno[K]["y_f"], nno[K]["x_y"],
                                    nno[K]["y_f"] - nno[K]["x_f"]]).astype(np.float64) / K
-            bounds = M.bootstrap_ci(per, n_bootstrap, level, rng)
-            ci = {name: (float(lo), float(hi)) for name, (lo, hi) in zip(M.CI_NAMES, bounds)}
+            bounds = S.bootstrap_ci(per, n_bootstrap, level, rng)
+            ci = {name: (float(lo), float(hi)) for name, (lo, hi) in zip(CI_NAMES, bounds)}
         by_k[K] = KScores(K, x_f, y_f, x_y, c, p_paired, p_perm, ci, verdict(x_f, y_f, p_paired, c, alpha))
 
     retrieval = {
-        "nn": _retrieval(rank_nn),
-        "csls": _retrieval(rank_csls),
+        "nn": Retrieval(**rank_summary(rank_nn)),
+        "csls": Retrieval(**rank_summary(rank_csls)),
     }
-    skew, antihubs = M.hubness(n_k)
-    mse, r2 = M.regression(F_all, Ya)
+    skew, antihubs = hubness(n_k)
+    mse, r2 = regression_chunked(F_all, R_all)
     first = by_k[ks[0]]
     curve_out = None
     if curve:
@@ -248,6 +293,9 @@ def bridge(
         "protocol": protocol,
         "mapper": mapper_name,
         "mapper_details": mapper_details,
+        "mapper_space": space,
+        "y_role": None if F is not None else ("Y" if roles is None else
+                                              "h(Y): Y mapped into the shared space; f(X) = g(X) there"),
         "n_folds": len(sets) if F is None else None,
         "fold_sizes": sizes.tolist(),
         "seed": seed,
@@ -260,7 +308,7 @@ def bridge(
         "csls_k": csls_k,
         "retrieval_similarity": "cosine",
         "inputs": {"x": nx, "y": ny, "f": nf if F is not None else None},
-        "dims": {"x": int(Xa.shape[1]), "y": int(Ya.shape[1])},
+        "dims": {"x": int(Xa.shape[1]), "y": int(Ya.shape[1]), "f": int(d_out)},
         **dict(context or {}),
     }
     return BridgeResult(
@@ -279,15 +327,3 @@ def _check_k(ks: Sequence[int], n_min: int, include_self: bool, what: str) -> No
     if bad:
         raise ValueError(f"K={bad[0]} is too large: {what} has N={n_min} items, and K must be below N "
                          f"(at most {n_min - 1})")
-
-
-def _retrieval(ranks: np.ndarray) -> Retrieval:
-    import math
-
-    n = len(ranks)
-    return Retrieval(
-        r1=int((ranks <= 1).sum()) / n,
-        r5=int((ranks <= 5).sum()) / n,
-        r10=int((ranks <= 10).sum()) / n,
-        mrr=math.fsum((1.0 / ranks).tolist()) / n,
-    )

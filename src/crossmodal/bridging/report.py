@@ -50,10 +50,12 @@ def format_table(result: BridgeResult) -> str:
         "",
     ]
     level = int(round(100 * s["ci_level"]))
+    shared = s.get("mapper_space") == "shared"  # f = g, and Y's side is h(Y), both in the shared space
+    xf, yf, f_to_y = ("X, g(X)", "h(Y), g(X)", "g(X) -> h(Y)") if shared else ("X, f(X)", "Y, f(X)", "f(X) -> Y")
     for k, ks in result.by_k.items():
         lines.append(f"K = {k}   {'mNNO':>8}   {f'{level}% CI':<18}")
-        lines.append(f"  {'X, f(X)':<16}{ks.mnno_x_f:8.4f}   {_ci(ks.ci, 'mnno_x_f')}")
-        lines.append(f"  {'Y, f(X)':<16}{ks.mnno_y_f:8.4f}   {_ci(ks.ci, 'mnno_y_f')}")
+        lines.append(f"  {xf:<16}{ks.mnno_x_f:8.4f}   {_ci(ks.ci, 'mnno_x_f')}")
+        lines.append(f"  {yf:<16}{ks.mnno_y_f:8.4f}   {_ci(ks.ci, 'mnno_y_f')}")
         perm = "" if np.isnan(ks.p_permutation_x_y) else \
             f"   permutation {format_p(ks.p_permutation_x_y)} ({s['n_permutations']} shuffles)"
         lines.append(f"  {'X, Y':<16}{ks.mnno_x_y:8.4f}   {_ci(ks.ci, 'mnno_x_y'):<18}{perm}")
@@ -63,7 +65,7 @@ def format_table(result: BridgeResult) -> str:
         if len(result.by_k) > 1:
             lines.append(f"  {ks.verdict}")
         lines.append("")
-    lines.append(f"retrieval f(X) -> Y ({result.n} queries, gallery = Y of the same set)")
+    lines.append(f"retrieval {f_to_y} ({result.n} queries, gallery = {'h(Y)' if shared else 'Y'} of the same set)")
     lines.append(f"  {'':<8}{'R@1':>8}{'R@5':>8}{'R@10':>8}{'MRR':>8}")
     for name, label in (("nn", "cosine"), ("csls", "CSLS")):
         r = result.retrieval[name]

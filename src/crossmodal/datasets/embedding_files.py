@@ -38,18 +38,16 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-FirstColumn = Literal["auto", "key", "label", "data"]
-FIRST_COLUMN_CHOICES: tuple[str, ...] = ("auto", "key", "label", "data")
-WORD2VEC_TEXT = (".txt", ".vec", ".w2v")
-WORD2VEC_BINARY = (".bin",)
-SELECTABLE = (".npz", ".mat")  # formats where FILE:NAME picks one array / variable
-SUFFIXES = (".npy", ".npz", ".csv", ".tsv", *WORD2VEC_TEXT, *WORD2VEC_BINARY, ".parquet", ".mat")
-FORMATS_HELP = ".npy, .npz[:ARRAY], .csv, .tsv, GloVe/word2vec/fastText .txt/.vec, word2vec .bin, .parquet, .mat[:VAR]"
-
-#: Pairing by key stops when fewer keys match than this share of the smaller file's keys:
-#: below it the files most likely name their items differently (case, ids vs words), and the
-#: few matches left would be measured as if they were the data.
-MIN_KEY_OVERLAP = 0.5
+from crossmodal.datasets.formats import (  # noqa: F401  (re-exported: the readers' facts)
+    FIRST_COLUMN_CHOICES,
+    FORMATS_HELP,
+    MIN_KEY_OVERLAP,
+    SELECTABLE,
+    SUFFIXES,
+    WORD2VEC_BINARY,
+    WORD2VEC_TEXT,
+    FirstColumn,
+)
 
 
 @dataclass(frozen=True)

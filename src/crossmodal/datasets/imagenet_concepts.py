@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 from crossmodal.datasets.paired import PairedSet
-from crossmodal.features.word_vectors import load_word_vectors
+from crossmodal.datasets.word_vector_files import load_word_vectors
 from crossmodal.names import CONCEPT_IMAGE_FEATURE, CONCEPT_TEXT_FEATURE
 
 MultiwordPolicy = Literal["skip", "average"]

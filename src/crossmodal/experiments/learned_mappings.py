@@ -12,7 +12,8 @@ one in all, so neighbours of X and Y are computed once per test set.
 Self-inclusion: neighbour lists are computed once without self, with K_max columns. The
 include-self list for K is [i] followed by the first K − 1 exclude-self neighbours, which is
 exactly what ``knn_indices(..., include_self=True)`` returns (the authors' convention, used by
-the published numbers); the exclude-self list for K is the first K columns.
+the published numbers); the exclude-self list for K is the first K columns. Per-item NNO, mNNO
+and the rank-sum test are ``crossmodal.measures``'.
 
 Per-item pooling for the significance test (``pool_per_item``): per-item NNO values are averaged
 over the evaluations that share a test set, then concatenated over test sets. Under CV every item
@@ -37,8 +38,8 @@ from crossmodal.mappings.selection import CVResult, cross_validate
 from crossmodal.mappings.splits import kfold_indices, regression_scores
 from crossmodal.mappings.batched import RunSpec, fit_batched
 from crossmodal.mappings.train import predict
+from crossmodal.measures.nno import mean_nno, nno_of_lists
 from crossmodal.metrics.knn import METRICS, knn_indices
-from crossmodal.metrics.nno import nno_per_item
 from crossmodal.names import DIRECTIONS
 
 SELF_RULES: tuple[str, ...] = ("include", "exclude")
@@ -142,21 +143,6 @@ def neighbour_lists(
             except ValueError as err:
                 raise ValueError(f"{where}test set {t} ({len(rows)} items), {metric}: {err}") from None
     return out
-
-
-def with_self(nn_exclude: np.ndarray, k: int) -> np.ndarray:
-    """The include-self list for K from an exclude-self list: [i] + its first K − 1 columns."""
-    n = nn_exclude.shape[0]
-    return np.hstack([np.arange(n, dtype=np.int64)[:, None], nn_exclude[:, : k - 1]])
-
-
-def nno(nn_v: np.ndarray, nn_z: np.ndarray, k: int, self_rule: str) -> np.ndarray:
-    """Per-item NNO^K of two exclude-self neighbour lists under a self rule."""
-    if self_rule == "include":
-        return nno_per_item(with_self(nn_v, k), with_self(nn_z, k), k, include_self=True)
-    if self_rule == "exclude":
-        return nno_per_item(nn_v, nn_z, k, include_self=False)
-    raise ValueError(f"self_rule must be one of {SELF_RULES}, got {self_rule!r}")
 
 
 # -------------------------------------------------------------------------------- training
@@ -310,20 +296,17 @@ def score_evaluations(
             nx, ny = nn_x[f"{metric}_{t}"], nn_y[f"{metric}_{t}"]
             for k in ks:
                 for rule in SELF_RULES:
-                    x_fx, y_fx, x_y = nno(nx, nn_fx, k, rule), nno(ny, nn_fx, k, rule), nno(nx, ny, k, rule)
+                    inc = rule == "include"
+                    x_fx, y_fx = nno_of_lists(nx, nn_fx, k, inc), nno_of_lists(ny, nn_fx, k, inc)
+                    x_y = nno_of_lists(nx, ny, k, inc)
                     rows.append({"evaluation": index, "test_set": t, "metric": metric, "k": k, "self": rule,
-                                 "mnno_x_fx": _mean_overlap(x_fx, k), "mnno_y_fx": _mean_overlap(y_fx, k),
-                                 "mnno_x_y": _mean_overlap(x_y, k), "mse": reg["mse"], "r2": reg["r2"],
+                                 "mnno_x_fx": mean_nno(x_fx, k), "mnno_y_fx": mean_nno(y_fx, k),
+                                 "mnno_x_y": mean_nno(x_y, k), "mse": reg["mse"], "r2": reg["r2"],
                                  "n_test": len(test)})
                     cell = items.setdefault((metric, k, rule), {"x_fx": [], "y_fx": []})
                     cell["x_fx"].append((t, x_fx))
                     cell["y_fx"].append((t, y_fx))
     return pd.DataFrame(rows), items
-
-
-def _mean_overlap(counts: np.ndarray, k: int) -> float:
-    """mNNO^K from per-item counts, computed exactly as crossmodal.metrics.mnno does."""
-    return float(counts.sum()) / (int(k) * len(counts))
 
 
 def pool_per_item(values: Sequence[tuple[int, np.ndarray]]) -> np.ndarray:
@@ -339,7 +322,7 @@ def summarise_scores(
 ) -> pd.DataFrame:
     """One row per (metric, K, self rule): mean and std (ddof = 1) over evaluations of every
     measure, the unadjusted rank-sum p of pooled per-item NNO(X, f(X)) vs NNO(Y, f(X)), and N."""
-    from crossmodal.metrics.significance import rank_sum_test  # scipy.stats: 0.7 s that training jobs skip
+    from crossmodal.measures.significance import rank_sum_test  # scipy.stats: 0.7 s that training jobs skip
 
     rows = []
     for (metric, k, rule), cell in per_run.groupby(["metric", "k", "self"], sort=False):

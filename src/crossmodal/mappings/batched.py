@@ -34,7 +34,7 @@ bit, what one ``build_mapping`` model trained alone with ``torch.optim.RMSprop``
 Otherwise the equality is to float tolerance.
 
 Extra loss terms (``term``, a :class:`LossTerm`): a per-item term added to the loss of every
-training step, e.g. the pairwise-similarity and adversarial terms of ``crossmodal.methods``.
+training step, e.g. the pairwise-similarity and adversarial terms of ``crossmodal.mappers.terms``.
 It is bound once per stack (``term.bind(runs, d_out, device)``) and then called every step with
 the stack's predictions, targets and the mask of real rows; its per-run settings travel in
 ``RunSpec.term_params``. It may keep state of its own (a discriminator) and draw from its own
@@ -55,6 +55,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from crossmodal.devices import resolve_device
+from crossmodal.mappings.common import (
+    DEFAULT_BATCH_SIZE,
+    RMSPROP_EPS,
+    RMSPROP_RHO,
+    TrainHistory,
+    _as_tensor,
+)
 from crossmodal.mappings.losses import LOSSES, loss_per_item, max_margin_per_item
 from crossmodal.mappings.models import (
     DROPOUT_STREAM,
@@ -62,13 +69,6 @@ from crossmodal.mappings.models import (
     build_mapping,
     layer_dims,
     stream_seed,
-)
-from crossmodal.mappings.train import (
-    DEFAULT_BATCH_SIZE,
-    RMSPROP_EPS,
-    RMSPROP_RHO,
-    TrainHistory,
-    _as_tensor,
 )
 
 

@@ -17,19 +17,16 @@ stream ``DROPOUT_STREAM``), drawn on the CPU so a seed gives the same masks on a
 from __future__ import annotations
 
 import itertools
-from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
+from crossmodal.mappers.paper import HIDDEN_LAYERS
 from crossmodal.names import MAPPINGS
 
-MappingKind = Literal["lin", "nn", "nn-3", "nn-5"]
-KINDS: tuple[str, ...] = ("lin", "nn")  # the paper's main mappings
-DEEP_KINDS: tuple[str, ...] = ("nn-3", "nn-5")  # Supplement C.1.1
-ALL_KINDS: tuple[str, ...] = MAPPINGS  # KINDS + DEEP_KINDS (crossmodal.names keeps the list)
-_HIDDEN_LAYERS = {"lin": 0, "nn": 1, "nn-3": 3, "nn-5": 5}
+MappingKind = str  # one of ALL_KINDS
+ALL_KINDS: tuple[str, ...] = MAPPINGS  # the paper's maps, as registered in crossmodal.mappers.paper
 
 # Independent random streams derived from one user seed (see stream_seed).
 DROPOUT_STREAM = 1
@@ -44,9 +41,9 @@ def stream_seed(seed: int, stream: int) -> int:
 
 def n_hidden_layers(kind: str) -> int:
     """Number of hidden layers of a mapping kind (lin 0, nn 1, nn-3 3, nn-5 5)."""
-    if kind not in _HIDDEN_LAYERS:
+    if kind not in ALL_KINDS:
         raise ValueError(f"kind must be one of {ALL_KINDS}, got {kind!r}")
-    return _HIDDEN_LAYERS[kind]
+    return HIDDEN_LAYERS[kind]
 
 
 def layer_dims(kind: str, d_in: int, d_out: int, hidden: int | None) -> list[tuple[int, int]]:
@@ -100,7 +97,7 @@ def build_mapping(
     The weights are a deterministic function of (kind, dims, hidden, seed), independent of
     ``dropout``; the Linear layers are initialised in order from one generator.
     """
-    if kind not in _HIDDEN_LAYERS:
+    if kind not in ALL_KINDS:
         raise ValueError(f"kind must be one of {ALL_KINDS}, got {kind!r}")
     dims = layer_dims(kind, d_in, d_out, hidden)
     if dropout and kind == "lin":

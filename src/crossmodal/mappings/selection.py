@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 
 from crossmodal.mappings.batched import RunSpec, fit_batched
+from crossmodal.mappings.common import DEFAULT_BATCH_SIZE
 from crossmodal.mappings.diagnostics import check_steady_decrease
 from crossmodal.mappings.models import layer_dims
 from crossmodal.mappings.splits import kfold_indices
-from crossmodal.mappings.train import DEFAULT_BATCH_SIZE
 
 PAPER_GRID: dict[str, tuple[float, ...]] = {
     "lr": (0.01, 0.001, 0.0001),

@@ -24,43 +24,15 @@ The training itself is crossmodal.mappings.batched.fit_batched, the package's on
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
+from crossmodal.mappings.batched import BatchedFit, RunSpec, fit_batched
+from crossmodal.mappings.common import DEFAULT_BATCH_SIZE, TrainHistory, _as_tensor
 from crossmodal.mappings.losses import LossName
 from crossmodal.mappings.models import MappingKind
-
-if TYPE_CHECKING:
-    from crossmodal.mappings.batched import BatchedFit
-
-RMSPROP_RHO = 0.9
-RMSPROP_EPS = 1e-8
-DEFAULT_BATCH_SIZE = 64
-
-
-def _as_tensor(a: np.ndarray, what: str, device: str) -> torch.Tensor:
-    arr = np.ascontiguousarray(np.asarray(a, dtype=np.float32))
-    if arr.ndim != 2:
-        raise ValueError(f"{what} must be 2-d, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{what} has non-finite values")
-    return torch.from_numpy(arr).to(device)
-
-
-@dataclass
-class TrainHistory:
-    """Per-epoch mean training loss (and validation loss when a validation set was given)."""
-
-    loss: list[float] = field(default_factory=list)
-    val_loss: list[float] | None = None
-    config: dict[str, object] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def _matrix(a: np.ndarray, what: str) -> np.ndarray:
@@ -123,8 +95,6 @@ def fit_mapping(
     record learning curves, with a copy of the model as it is then, in training mode; the
     callback cannot change the training.
     """
-    from crossmodal.mappings.batched import RunSpec, fit_batched
-
     X, Y = _matrix(X_train, "X_train"), _matrix(Y_train, "Y_train")
     n = X.shape[0]
     if Y.shape[0] != n:

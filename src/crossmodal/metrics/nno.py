@@ -9,42 +9,22 @@ are paired row by row; their dimensions may differ.
 Each of V and Z may be given as features (a float (N, d) matrix) or as precomputed
 neighbours (an integer (N, k') matrix from ``knn_indices``, k' >= K; its first K columns are
 used), so a workflow computes the neighbours of a feature set once and reuses them against
-every mapped set.
+every mapped set. The overlap of the neighbour lists (and their checks) is
+``crossmodal.measures.nno``'s; this module finds the lists.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from crossmodal.measures.nno import check_lists, mean_nno, overlap_counts
 from crossmodal.metrics.knn import Metric, check_k, check_metric, knn_indices
+
+__all__ = ["mnno", "nno_per_item", "overlap_counts"]
 
 
 def _is_neighbour_array(a: np.ndarray) -> bool:
     return a.ndim == 2 and np.issubdtype(a.dtype, np.integer)
-
-
-def _check_neighbours(nn: np.ndarray, k: int, include_self: bool, name: str) -> np.ndarray:
-    """First k columns of a precomputed neighbour matrix, checked against the rules."""
-    n, width = nn.shape
-    if width < k:
-        raise ValueError(f"{name}: precomputed neighbours have {width} columns, fewer than k={k}")
-    nn = np.ascontiguousarray(nn[:, :k], dtype=np.int64)
-    out_of_range = ((nn < 0) | (nn >= n)).any(axis=1)
-    if out_of_range.any():
-        raise ValueError(f"{name}: neighbour index outside 0..{n - 1} (first bad row: {int(np.argmax(out_of_range))})")
-    s = np.sort(nn, axis=1)
-    repeated = (s[:, 1:] == s[:, :-1]).any(axis=1)
-    if repeated.any():
-        raise ValueError(
-            f"{name}: a row repeats a neighbour index (first bad row: {int(np.argmax(repeated))}); "
-            "integer arrays are read as neighbour indices, cast features to float"
-        )
-    has_self = (nn == np.arange(n)[:, None]).any(axis=1)
-    wrong = ~has_self if include_self else has_self
-    if wrong.any():
-        rule = "lacks itself (include_self=True)" if include_self else "contains itself (include_self=False)"
-        raise ValueError(f"{name}: neighbour row {int(np.argmax(wrong))} {rule}")
-    return nn
 
 
 def _neighbours(A: object, k: int, metric: str, include_self: bool, name: str) -> np.ndarray:
@@ -53,7 +33,7 @@ def _neighbours(A: object, k: int, metric: str, include_self: bool, name: str) -
         if arr.shape[0] < 2:
             raise ValueError(f"{name} has {arr.shape[0]} row(s); need at least 2")
         check_k(k, arr.shape[0], include_self)
-        return _check_neighbours(arr, k, include_self, name)
+        return check_lists(arr, k, include_self, name)
     try:
         return knn_indices(arr, k, metric, include_self)
     except ValueError as err:
@@ -63,14 +43,6 @@ def _neighbours(A: object, k: int, metric: str, include_self: bool, name: str) -
 def _row_count(A: object) -> int:
     arr = np.asarray(A)
     return arr.shape[0] if arr.ndim >= 1 else 0
-
-
-def overlap_counts(nn_v: np.ndarray, nn_z: np.ndarray) -> np.ndarray:
-    """|row_i(nn_v) ∩ row_i(nn_z)| for every row; rows hold distinct indices."""
-    # Each row has no repeats, so an equal adjacent pair in the merged sorted row is exactly
-    # one shared index; O(N k log k) and no N x N or N x k x k intermediate.
-    merged = np.sort(np.concatenate([nn_v, nn_z], axis=1), axis=1)
-    return (merged[:, 1:] == merged[:, :-1]).sum(axis=1).astype(np.int64)
 
 
 def nno_per_item(
@@ -93,5 +65,4 @@ def nno_per_item(
 
 def mnno(V: object, Z: object, k: int = 10, metric: Metric = "cosine", include_self: bool = False) -> float:
     """mNNO^K(V, Z) = (1 / (K N)) Σ_i NNO^K(v_i, z_i), in [0, 1]. See ``nno_per_item``."""
-    counts = nno_per_item(V, Z, k, metric, include_self)
-    return float(counts.sum()) / (int(k) * len(counts))
+    return mean_nno(nno_per_item(V, Z, k, metric, include_self), k)

@@ -1,4 +1,4 @@
-"""Other representation-similarity and retrieval metrics, for comparison with mNNO.
+"""Peer representation-similarity metrics, for comparison with mNNO.
 
 * ``mutual_knn_alignment``: the "mutual_knn" score of the Platonic Representation
   Hypothesis code (Huh et al. 2024, ``metrics.py``): rows are L2-normalised, each row's top-k
@@ -10,31 +10,29 @@
   the centred Gram matrices) or unbiased (the U-statistic HSIC of Song et al. 2012).
 * ``rsa_spearman``: representational similarity analysis, the Spearman correlation of the
   two condensed pairwise-distance vectors.
-* ``retrieval_map``: cross-modal retrieval mean average precision with class-label
-  relevance (a database item is relevant to a query when they share a label).
-* ``recall_at_k``: paired retrieval, fraction of queries whose own pair is in the top K.
 
-Retrieval ranks a database by the chosen distance, ties broken by the lower index.
+``retrieval_map`` (class-label mAP) and ``recall_at_k`` (paired R@K) are the retrieval measures
+of ``crossmodal.measures.retrieval``, importable from here too.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Sequence
 
 import numpy as np
 import scipy.spatial.distance
 import scipy.stats
 import torch
 
+from crossmodal.measures.nno import overlap_counts
+from crossmodal.measures.ranks import LabelSets
+from crossmodal.measures.retrieval import recall_at_k, retrieval_map
 from crossmodal.metrics.knn import (
     Metric,
     check_features,
     check_metric,
     cosine_normalise,
 )
-from crossmodal.metrics.nno import overlap_counts
 
-LabelSets = Sequence[Iterable[int]] | np.ndarray
+__all__ = ["LabelSets", "linear_cka", "mutual_knn_alignment", "recall_at_k", "retrieval_map", "rsa_spearman"]
 
 
 def _paired(A: object, B: object) -> tuple[np.ndarray, np.ndarray]:
@@ -102,104 +100,3 @@ def rsa_spearman(A: object, B: object, metric: Metric = "cosine") -> float:
     da = scipy.spatial.distance.pdist(A64, metric=metric)
     db = scipy.spatial.distance.pdist(B64, metric=metric)
     return float(scipy.stats.spearmanr(da, db).statistic)
-
-
-def _as_label_sets(labels: LabelSets, n: int, name: str) -> list[tuple[int, ...]]:
-    """Each item's labels as a tuple of ints (an int label becomes a 1-tuple)."""
-    if len(labels) != n:
-        raise ValueError(f"{name} has {len(labels)} entries for {n} rows")
-    return [(int(x),) if np.ndim(x) == 0 else tuple(int(v) for v in x) for x in labels]
-
-
-def _label_matrices(sets_q: list[tuple[int, ...]], sets_d: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
-    """Binary membership matrices over one shared label vocabulary."""
-    vocab = {v: j for j, v in enumerate(sorted({v for s in sets_q + sets_d for v in s}))}
-    out = []
-    for sets in (sets_q, sets_d):
-        M = np.zeros((len(sets), max(1, len(vocab))), dtype=np.float32)
-        for i, s in enumerate(sets):
-            M[i, [vocab[v] for v in s]] = 1.0
-        out.append(M)
-    return out[0], out[1]
-
-
-def _rank_database(Q: np.ndarray, D: np.ndarray, metric: str, rep: np.ndarray) -> np.ndarray:
-    """Database indices per query, nearest first, ties by the lower index (float64).
-
-    ``rep[j]`` is the first database row identical to row j: copying its distance makes exact
-    duplicates tie exactly, whatever rounding the GEMM gives each copy.
-    """
-    if metric == "cosine":
-        dist = 1.0 - cosine_normalise(Q, "queries") @ cosine_normalise(D, "database").T
-    else:
-        dist = (Q * Q).sum(1)[:, None] + (D * D).sum(1)[None, :] - 2.0 * Q @ D.T
-    return np.argsort(dist[:, rep], axis=1, kind="stable")
-
-
-def _duplicate_representative(D: np.ndarray) -> np.ndarray:
-    _, first, inverse = np.unique(D, axis=0, return_index=True, return_inverse=True)
-    return first[inverse.reshape(-1)]
-
-
-def retrieval_map(
-    queries: object,
-    database: object,
-    query_labels: LabelSets,
-    database_labels: LabelSets | None = None,
-    metric: Metric = "cosine",
-    block: int = 1024,
-    exclude_self: bool = False,
-) -> float:
-    """Mean average precision over queries, relevance = sharing at least one label.
-
-    Labels per item are an int or a collection of ints (IAPR's label-id lists).
-    ``database_labels`` defaults to ``query_labels`` (paired cross-modal sets). AP is over
-    the full ranking; queries with no relevant item have no AP and are skipped.
-
-    ``exclude_self=True`` (within-set retrieval, queries and database the same rows): database
-    item i is removed from query i's ranking, so AP is over the other N - 1 items (the
-    leave-query-out protocol, in one vectorised pass). Needs as many queries as database items.
-    """
-    Q, D = check_features(queries, "queries"), check_features(database, "database")
-    if Q.shape[1] != D.shape[1]:
-        raise ValueError(f"queries and database must share a space, got dims {Q.shape[1]} and {D.shape[1]}")
-    check_metric(metric)
-    if exclude_self and Q.shape[0] != D.shape[0]:
-        raise ValueError(f"exclude_self needs the queries to be the database rows, got {Q.shape[0]} queries "
-                         f"and {D.shape[0]} database items")
-    sets_q = _as_label_sets(query_labels, Q.shape[0], "query_labels")
-    sets_d = sets_q if database_labels is None else _as_label_sets(database_labels, D.shape[0], "database_labels")
-    Lq, Ld = _label_matrices(sets_q, sets_d)
-    rep = _duplicate_representative(D)
-    ranks = np.arange(1, D.shape[0] + (0 if exclude_self else 1))
-    aps: list[np.ndarray] = []
-    for s in range(0, Q.shape[0], block):
-        order = _rank_database(Q[s : s + block], D, metric, rep)
-        if exclude_self:  # drop each query's own row from its ranking, keeping the others' order
-            own = order == np.arange(s, s + len(order))[:, None]
-            order = order[~own].reshape(len(order), D.shape[0] - 1)
-        rel = (Lq[s : s + block] @ Ld.T > 0)[np.arange(len(order))[:, None], order]
-        precision = np.cumsum(rel, axis=1) / ranks
-        n_rel = rel.sum(axis=1)
-        has = n_rel > 0
-        aps.append((precision * rel).sum(axis=1)[has] / n_rel[has])
-    all_ap = np.concatenate(aps)
-    if len(all_ap) == 0:
-        raise ValueError("no query has a relevant database item")
-    return float(all_ap.mean())
-
-
-def recall_at_k(queries: object, database: object, k: int = 10, metric: Metric = "cosine", block: int = 1024) -> float:
-    """Fraction of queries i whose paired item i is among the k nearest database items."""
-    Q, D = _paired(queries, database)
-    if Q.shape[1] != D.shape[1]:
-        raise ValueError(f"queries and database must share a space, got dims {Q.shape[1]} and {D.shape[1]}")
-    check_metric(metric)
-    if not 1 <= k <= D.shape[0]:
-        raise ValueError(f"k={k} must be within 1..N for N={D.shape[0]}")
-    rep = _duplicate_representative(D)
-    hits = 0
-    for s in range(0, Q.shape[0], block):
-        order = _rank_database(Q[s : s + block], D, metric, rep)[:, :k]
-        hits += int((order == np.arange(s, s + len(order))[:, None]).any(axis=1).sum())
-    return hits / Q.shape[0]

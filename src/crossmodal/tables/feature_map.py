@@ -10,7 +10,7 @@ query against the test database **with the query itself left out** (``leave_quer
 including it would give each query a free relevant hit at rank 1), cosine distance, AP over the
 full ranking, relevance = sharing at least one label (Wikipedia: the category; IAPR TC-12: the
 label-id sets), averaged over queries with at least one relevant item. The mAP itself is
-:func:`crossmodal.metrics.peers.retrieval_map`.
+:func:`crossmodal.measures.retrieval.retrieval_map`.
 
 The paper's numbers live in ``workflow/resources/paper_feature_map.csv`` (columns dataset,
 feature, paper_map, source), not in code.
@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crossmodal.metrics.peers import LabelSets, retrieval_map
+from crossmodal.measures.ranks import LabelSets
+from crossmodal.measures.retrieval import retrieval_map
 
 REPORT_COLUMNS = ["dataset", "feature", "features_used", "modality", "relevance", "paper_map", "our_map", "n_items",
                   "protocol", "status"]

@@ -1,5 +1,5 @@
 """Tables 13 and 14: the field's cross-modal methods and the paper's remedies, through the mNNO lens
-and by retrieval (issue 14). Input: the per-dataset CSVs of ``crossmodal.methods.evaluate``.
+and by retrieval. Input: the per-dataset CSVs of ``crossmodal.experiments.methods``.
 
 Table 13: one row per dataset x features x method x direction at one (metric, K, self rule):
 mNNO(X, F), mNNO(Y-role, F), mNNO(X, Y), the difference (Y-role − X) with its bootstrap interval,

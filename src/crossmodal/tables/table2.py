@@ -17,19 +17,17 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from scipy.stats import wilcoxon
 
-from crossmodal.metrics.significance import bonferroni
+from crossmodal.measures.significance import bonferroni, paired_p
 
 MODEL_ORDER = ("f_nn", "f_lin", "input")  # the paper's row order within an embedding
 
 
 def signed_rank_p(mapped: np.ndarray, reference: float) -> float:
-    """Two-sided Wilcoxon signed-rank p of ``mapped - reference``; 1.0 when no draw differs."""
-    diff = np.asarray(mapped, dtype=np.float64) - reference
-    if not np.any(diff != 0):
-        return 1.0
-    return float(wilcoxon(diff, alternative="two-sided").pvalue)
+    """Two-sided Wilcoxon signed-rank p of ``mapped - reference``; 1.0 when no draw differs
+    (``crossmodal.measures.significance.paired_p`` of each draw against the reference)."""
+    x = np.asarray(mapped, dtype=np.float64)
+    return paired_p(x, np.full(x.shape, reference, dtype=np.float64))
 
 
 def read_rhos(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:

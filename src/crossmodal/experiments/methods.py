@@ -1,9 +1,11 @@
-"""``evaluate_methods``: every method on one dataset's official split, through the mNNO lens and by
+"""``evaluate_methods`` (Tables 13 and 14): every registered mapping asked for (``crossmodal.mappers``)
+on one dataset's official split, through the mNNO lens and by
 retrieval, with its CV-chosen hyper-parameters. A workflow script calls it once per dataset and
 writes the three tables.
 
-Protocol: hyper-parameters by CV on the training rows only (``crossmodal.methods.regression`` and
-``crossmodal.methods.shared``), a final fit on all training rows, and every measure on the test
+Protocol: hyper-parameters by CV on the training rows only (each mapping's ``select``:
+``crossmodal.mappers.regression``, ``crossmodal.mappers.shared``, or the generic search of
+``crossmodal.mappers.fitting``), a final fit on all training rows, and every measure on the test
 rows (neighbourhoods within the test set, the test set as the retrieval gallery).
 Regression maps are fitted per direction (i2t: X = images, Y = texts; t2i the reverse) and
 retrieve in their direction (i2t gives I->T). A shared-space method is fitted once (g on images,
@@ -28,16 +30,16 @@ import numpy as np
 import pandas as pd
 
 from crossmodal.datasets.paired import PairedSet
+from crossmodal.experiments import methods_measures as measures
 from crossmodal.experiments.learned_mappings import sides
+from crossmodal.experiments.methods_measures import retrieval_scores
+from crossmodal.mappers.fitting import SelectContext, select
+from crossmodal.mappers.registry import get, table_names
 from crossmodal.mappings.splits import regression_scores
-from crossmodal.methods import measures, regression
-from crossmodal.methods.retrieval import retrieval_scores
-from crossmodal.methods.shared import SharedMethod, cross_validate_shared, fit_chosen
 from crossmodal.names import DIRECTION_LABELS, DIRECTIONS
 
-REGRESSION = tuple(regression.REGRESSION_METHODS)
-SHARED = ("cca", "kcca", "dcca", "corr-ae", "classifier", "vse++")
-DEFAULT_METHODS: tuple[str, ...] = REGRESSION + SHARED
+# The ``family`` column of the tables: where a mapping's neighbourhoods live.
+FAMILY = {"Y": "regression", "shared": "shared"}
 ID_COLUMNS = ["dataset", "image_feature", "text_feature", "method", "family"]
 MNNO_COLUMNS = [*ID_COLUMNS, "direction", "y_role", "metric", "k", "self", "n_test", "mnno_x_fx", "mnno_y_fx", "mnno_x_y",
                 "mnno_y_hy", "mnno_rawy_fx", "diff", "diff_ci_lo", "diff_ci_hi", "p_rank_sum", "p_paired", "chance", "mse", "r2"]
@@ -45,17 +47,6 @@ RETRIEVAL_COLUMNS = [*ID_COLUMNS, "direction", "query", "scoring", "map", "n_que
                      "antihub_share", "csls_k"]
 HP_COLUMNS = [*ID_COLUMNS, "direction", "hp_source", "chosen", "criterion", "cv_score", "cv_score_std", "n_settings",
               "n_folds", "grid"]
-
-
-def shared_method(name: str) -> SharedMethod:
-    """The shared-space method called ``name``."""
-    from crossmodal.methods.cca import CCA, KCCA
-    from crossmodal.methods.towers import CLASSIFIER, CORR_AE, DCCA, VSE
-
-    table = {m.name: m for m in (CCA, KCCA, DCCA, CORR_AE, CLASSIFIER, VSE)}
-    if name not in table:
-        raise ValueError(f"unknown method {name!r}; use one of {', '.join(DEFAULT_METHODS)}")
-    return table[name]
 
 
 @contextlib.contextmanager
@@ -89,10 +80,17 @@ def _retrieval_rows(ids: dict[str, object], direction: str, query: str, Q: np.nd
     return rows
 
 
+def _hp_row(ids: dict[str, object], direction: str, sel: Any, n_folds: int) -> dict[str, object]:
+    """The chosen setting of one fitted mapping, its CV score and the searched grid."""
+    return {**ids, "direction": direction, "hp_source": "cv", "chosen": json.dumps(sel.chosen, sort_keys=True, default=str),
+            "criterion": sel.criterion, "cv_score": sel.cv_score, "cv_score_std": sel.cv_score_std,
+            "n_settings": len(sel.table), "n_folds": n_folds, "grid": sel.grid}
+
+
 def evaluate_methods(
     train: PairedSet,
     test: PairedSet,
-    methods: Sequence[str] = DEFAULT_METHODS,
+    methods: Sequence[str] | None = None,
     directions: Sequence[str] = DIRECTIONS,
     ks: Sequence[int] = (10,),
     seed: int = 0,
@@ -109,67 +107,56 @@ def evaluate_methods(
     threads: int = 1,
     log: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(mNNO rows, retrieval rows, hyper-parameter rows) of ``methods`` on (train, test).
+    """(mNNO rows, retrieval rows, hyper-parameter rows) of ``methods`` (default: every registered
+    mapping with ``in_tables``) on (train, test).
 
     mNNO rows: one per (method, direction, metric, K, self rule), columns ``MNNO_COLUMNS``
-    (``crossmodal.methods.measures``; ``mnno_y_fx`` is the pair in the paper's "Y, f(X)" role,
+    (``crossmodal.experiments.methods_measures``; ``mnno_y_fx`` is the pair in the paper's "Y, f(X)" role,
     named by ``y_role``). Retrieval rows: one per (method, query direction, scoring), columns
-    ``RETRIEVAL_COLUMNS`` + ``r{K}`` (``crossmodal.methods.retrieval``; mAP is NaN without labels).
+    ``RETRIEVAL_COLUMNS`` + ``r{K}`` (``crossmodal.experiments.methods_measures``; mAP is NaN without labels).
     Hyper-parameter rows: one per fitted method (and direction for regression maps), the chosen
     values and the grid as JSON. ``classifier`` is skipped (logged) when the data has no labels.
     """
     say = log or (lambda _msg: None)
     labels = test.labels
-    base_cache: dict[tuple[str, str], Any] = {}
+    cache: dict[Any, Any] = {}
     mnno_rows: list[dict[str, object]] = []
     ret_rows: list[dict[str, object]] = []
     hp_rows: list[dict[str, object]] = []
     measure_kw: dict[str, Any] = {"metrics": metrics, "self_rules": self_rules, "n_bootstrap": n_bootstrap, "seed": seed}
     ident = {"dataset": dataset_name(train), "image_feature": train.image_feature, "text_feature": train.text_feature}
     with limited_threads(threads):
-        for method in methods:
+        for method in (table_names() if methods is None else methods):
             t0 = time.perf_counter()
-            if method in regression.REGRESSION_METHODS:
-                ids = {**ident, "method": method, "family": "regression"}
+            spec = get(method)
+            ids = {**ident, "method": spec.name, "family": FAMILY[spec.space]}
+            if spec.needs_labels and train.labels is None:
+                say(f"{method}: skipped, {ident['dataset']} has no labels")
+                continue
+            if spec.space == "Y":  # fitted per direction, retrieving in its direction
                 for direction in directions:
                     X, Y = sides(train, direction)
                     Xt, Yt = sides(test, direction)
-                    res = regression.run_regression(method, X, Y, Xt, n_folds, max_epochs, seed, base_cache,
-                                                    cache_tag=direction, log=say, device=device)
-                    reg = regression_scores(res.prediction, Yt)
-                    for row in measures.regression_rows(Xt, Yt, res.prediction, ks, **measure_kw):
+                    ctx = SelectContext(n_folds, max_epochs, seed, device, direction, cache, say)
+                    sel = select(spec, X, Y, train.labels, ctx)
+                    F = sel.fitted.map_x(Xt)
+                    reg = regression_scores(F, Yt)
+                    for row in measures.regression_rows(Xt, Yt, F, ks, **measure_kw):
                         mnno_rows.append({**ids, "direction": direction, **row, "mse": reg["mse"], "r2": reg["r2"]})
-                    ret_rows += _retrieval_rows(ids, direction, DIRECTION_LABELS[direction], res.prediction, Yt, labels,
+                    ret_rows += _retrieval_rows(ids, direction, DIRECTION_LABELS[direction], F, Yt, labels,
                                                 recall_ks, hub_k, csls_k)
-                    score_col = "cv_mnno_y_fx" if "cv_mnno_y_fx" in res.cv_table else "val_loss"
-                    best = res.cv_table[score_col].max() if score_col == "cv_mnno_y_fx" else res.cv_table[score_col].min()
-                    row_best = res.cv_table[res.cv_table[score_col] == best].iloc[0]
-                    hp_rows.append({**ids, "direction": direction, "hp_source": "cv", "chosen": json.dumps(res.chosen, sort_keys=True),
-                                    "criterion": res.criterion, "cv_score": float(best),
-                                    "cv_score_std": float(row_best[f"{score_col}_std"]), "n_settings": len(res.cv_table),
-                                    "n_folds": n_folds, "grid": regression.grid_json(method)})
-            else:
-                m = shared_method(method)
-                ids = {**ident, "method": method, "family": "shared"}
-                if m.needs_labels and train.labels is None:
-                    say(f"{method}: skipped, {ident['dataset']} has no labels")
-                    continue
-                cv = cross_validate_shared(m, train.image, train.text, train.labels, n_folds, seed, log=say)
-                space = fit_chosen(m, train.image, train.text, train.labels, cv, seed)
-                gx, hy = space.embed_x(test.image), space.embed_y(test.text)
+                    hp_rows.append(_hp_row(ids, direction, sel, n_folds))
+            else:  # one shared space, both retrieval directions
+                ctx = SelectContext(n_folds, max_epochs, seed, "cpu", "both", cache, say)
+                sel = select(spec, train.image, train.text, train.labels, ctx)
+                gx, hy = sel.fitted.map_x(test.image), sel.fitted.map_y(test.text)
                 for direction in directions:
                     X, Y, F, T = (test.image, test.text, gx, hy) if direction == "i2t" else (test.text, test.image, hy, gx)
                     for row in measures.shared_rows(X, Y, F, T, ks, **measure_kw):
                         mnno_rows.append({**ids, "direction": direction, **row})
                 ret_rows += _retrieval_rows(ids, "both", "I->T", gx, hy, labels, recall_ks, hub_k, csls_k)
                 ret_rows += _retrieval_rows(ids, "both", "T->I", hy, gx, labels, recall_ks, hub_k, csls_k)
-                best = cv.table.iloc[int(np.argmax(cv.table["cv_mrr"].to_numpy()))]
-                hp_rows.append({**ids, "direction": "both", "hp_source": "cv",
-                                "chosen": json.dumps({**cv.chosen, **space.details}, sort_keys=True, default=str),
-                                "criterion": "validation MRR of the true partner (I->T and T->I averaged, cosine)",
-                                "cv_score": float(best["cv_mrr"]), "cv_score_std": float(best["cv_mrr_std"]),
-                                "n_settings": len(cv.table), "n_folds": n_folds,
-                                "grid": json.dumps([{"base": b, "variants": list(v)} for b, v in m.grid], sort_keys=True)})
+                hp_rows.append(_hp_row(ids, "both", sel, n_folds))
             say(f"{method}: done in {time.perf_counter() - t0:.1f}s")
     recall_cols = [f"r{k}" for k in recall_ks]
     ret_cols = RETRIEVAL_COLUMNS[:RETRIEVAL_COLUMNS.index("map") + 1] + recall_cols + RETRIEVAL_COLUMNS[RETRIEVAL_COLUMNS.index("map") + 1:]

@@ -34,6 +34,8 @@ from torch.nn import functional as F
 from crossmodal.mappings.batched import RunSpec, StepTerm, rmsprop_step
 from crossmodal.mappings.models import stream_seed
 
+# Each term's ``RunSpec.term_params``, in order (their grids: crossmodal.mappers.remedies).
+TERM_PARAM_NAMES: dict[str, tuple[str, ...]] = {"adversarial": ("lambda", "lr_d"), "neighbourhood": ("lambda", "tau")}
 ADVERSARY_STREAM = 3  # after models.DROPOUT_STREAM (1) and ORDER_STREAM (2)
 _MASKED = -1e9  # logit of a non-candidate: exp underflows to exactly 0, and no inf/NaN appears
 

@@ -39,27 +39,16 @@ Methods (g: X -> Z, h: Y -> Z):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from crossmodal.methods.cca import fit_ridge_cca
-from crossmodal.methods.shared import (
-    Labels,
-    Params,
-    SharedMethod,
-    SharedSpace,
-    Standardiser,
-    grid_product,
-    label_matrix,
-    options,
-    single_label,
-)
-
-EPOCHS: tuple[int, ...] = (15, 30, 60)  # checkpoints read from one run (CV variants)
+from crossmodal.mappers.cca_fit import fit_ridge_cca
+from crossmodal.mappers.fitting import Labels
+from crossmodal.mappers.registry import Params
+from crossmodal.mappers.shared import SharedFit, SharedSpace, Standardiser, label_matrix, single_label
 
 
 def mlp(d_in: int, hidden: int | None, d_out: int, gen: torch.Generator) -> nn.Sequential:
@@ -159,8 +148,8 @@ def _two_towers(X: np.ndarray, Y: np.ndarray, hidden: int | None, out: int, seed
 
 
 def _fit_dcca(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, variants: Sequence[Params], seed: int) -> list[SharedSpace]:
-    p = options(base, hidden=256, out=10, lr=1e-3, batch_size=256, r=1e-4)
-    epochs = [int(options(v, epochs=50)["epochs"]) for v in variants]
+    p = base
+    epochs = [int(v["epochs"]) for v in variants]
     sx, sy, Xt, Yt, gen, g, h = _two_towers(X, Y, p["hidden"], p["out"], seed)
     spaces: dict[int, SharedSpace] = {}
 
@@ -168,7 +157,7 @@ def _fit_dcca(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, varian
         gx, hy = _apply(g, sx), _apply(h, sy)
         # the final linear CCA of the training outputs aligns their coordinates
         cca, corr = fit_ridge_cca(gx(X), hy(Y), p["out"], 0.0)
-        spaces[epoch] = SharedSpace(lambda A: cca.embed_x(gx(A)), lambda B: cca.embed_y(hy(B)),
+        spaces[epoch] = SharedSpace(lambda A: cca.map_x(gx(A)), lambda B: cca.map_y(hy(B)),
                                     {"epochs": epoch, "train_correlation_sum": float(corr.sum())})
 
     train([g, h], lambda rows: -total_correlation(g(Xt[rows]), h(Yt[rows]), p["r"]), len(X),
@@ -188,8 +177,8 @@ def corr_ae_loss(x: torch.Tensor, y: torch.Tensor, x_hat: torch.Tensor, y_hat: t
 
 
 def _fit_corr_ae(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, variants: Sequence[Params], seed: int) -> list[SharedSpace]:
-    p = options(base, hidden=256, code=32, alpha=0.5, lr=1e-3, batch_size=128)
-    epochs = [int(options(v, epochs=50)["epochs"]) for v in variants]
+    p = base
+    epochs = [int(v["epochs"]) for v in variants]
     sx, sy, Xt, Yt, gen, g, h = _two_towers(X, Y, p["hidden"], p["code"], seed)
     dg, dh = mlp(p["code"], p["hidden"], X.shape[1], gen), mlp(p["code"], p["hidden"], Y.shape[1], gen)
     spaces: dict[int, SharedSpace] = {}
@@ -214,8 +203,8 @@ def _fit_corr_ae(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, var
 def _fit_classifier(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, variants: Sequence[Params], seed: int) -> list[SharedSpace]:
     if labels is None:
         raise ValueError("classifier-as-proxy needs labels")
-    p = options(base, hidden=None, lr=1e-3, batch_size=128, weight_decay=1e-4)
-    epochs = [int(options(v, epochs=50)["epochs"]) for v in variants]
+    p = base
+    epochs = [int(v["epochs"]) for v in variants]
     T, classes = label_matrix(labels)
     multi = not single_label(labels)
     sx, sy, Xt, Yt, _, g, h = _two_towers(X, Y, p["hidden"], len(classes), seed)
@@ -251,8 +240,8 @@ def hardest_negative_loss(S: torch.Tensor, margin: float) -> torch.Tensor:
 
 
 def _fit_vse(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, variants: Sequence[Params], seed: int) -> list[SharedSpace]:
-    p = options(base, hidden=256, dim=64, margin=0.2, lr=2e-4, batch_size=128)
-    epochs = [int(options(v, epochs=50)["epochs"]) for v in variants]
+    p = base
+    epochs = [int(v["epochs"]) for v in variants]
     sx, sy, Xt, Yt, gen, g, h = _two_towers(X, Y, p["hidden"], p["dim"], seed)
     spaces: dict[int, SharedSpace] = {}
 
@@ -267,19 +256,8 @@ def _fit_vse(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, variant
     return [spaces[e] for e in epochs]
 
 
-def _epoch_variants(epochs: Sequence[int] = EPOCHS) -> tuple[Params, ...]:
-    return tuple({"epochs": e} for e in epochs)
-
-
-def _grid(**axes: Sequence[Any]) -> tuple[tuple[Params, tuple[Params, ...]], ...]:
-    return tuple((base, _epoch_variants()) for base in grid_product(**axes))
-
-
-DCCA = SharedMethod("dcca", _fit_dcca, _grid(hidden=(256,), out=(10,)),
-                    description="deep CCA (one hidden layer of 256, 10 outputs, batch 256) + linear CCA; epochs by CV")
-CORR_AE = SharedMethod("corr-ae", _fit_corr_ae, _grid(alpha=(0.2, 0.5, 0.8)),
-                       description="correspondence autoencoder (256 hidden, 32-d codes, batch 128); α and epochs by CV")
-CLASSIFIER = SharedMethod("classifier", _fit_classifier, _grid(hidden=(None, 256)), needs_labels=True,
-                          description="category classifiers on each side (batch 128), Z = class probabilities; depth and epochs by CV")
-VSE = SharedMethod("vse++", _fit_vse, _grid(margin=(0.1, 0.2)),
-                   description="VSE++ hardest-negative triplet loss (256 hidden, 64-d); margin and epochs by CV")
+# The implementations the registrations in crossmodal.mappers.towers name (grids and defaults live there).
+DCCA = SharedFit(_fit_dcca, variant_keys=("epochs",))
+CORR_AE = SharedFit(_fit_corr_ae, variant_keys=("epochs",))
+CLASSIFIER = SharedFit(_fit_classifier, variant_keys=("epochs",))
+VSE = SharedFit(_fit_vse, variant_keys=("epochs",))

@@ -1,17 +1,20 @@
-"""Retrieval f(X) -> Y with plain cosine and CSLS, and the hubness of f(X) among Y, exactly,
-in blocks of query rows (memory O(block x N), never N x N).
+"""Retrieval with plain cosine and CSLS, exactly: the ranks of the true partners and the hubness
+(:func:`cross_stats`, in blocks of query rows, memory O(block x N), never N x N), and class-based
+mAP and R@K of feature sets (:func:`retrieval_map`, :func:`recall_at_k`). The only measures module
+that needs torch (its GEMMs); the formulas it shares with the others live in
+``crossmodal.measures.ranks``.
 
 Definitions (paired rows: query f_i, gallery all of Y, correct answer y_i):
 
 * score ``s_ij = sum(f̂_i * ŷ_j)`` in float64 with ``v̂ = v / sqrt(sum(v * v))``;
 * rank of the true item: ``1 + #{j : s_ij > s_ii}`` (strictly higher; equal scores, e.g. a
   duplicate of y_i, do not push it down);
-* CSLS (Conneau et al. 2018): ``c_ij = 2 s_ij - r_Y(f_i) - r_F(y_j)``, where ``r_Y(f_i)`` is the
+* CSLS (``ranks.csls``): ``c_ij = 2 s_ij - r_Y(f_i) - r_F(y_j)``, where ``r_Y(f_i)`` is the
   mean score of f_i with its ``csls_k`` nearest y and ``r_F(y_j)`` the mean score of y_j with its
   ``csls_k`` nearest f; rank ``1 + #{j : c_ij > c_ii}``;
 * hubness (scikit-hubness): ``N_k(y_j)`` = number of f_i that have y_j among their ``hub_k``
   nearest Y (by s, ties to the lower index of y); its skewness (``scipy.stats.skew``,
-  defaults) and the share of y with ``N_k = 0`` (anti-hubs) are computed by the caller.
+  defaults) and the share of y with ``N_k = 0`` (anti-hubs): ``ranks.hubness``.
 
 How: a float32 GEMM per block of query rows gives every score to within a proven bound ``eps``
 (the bound of ``crossmodal.metrics.knn`` for unit rows rounded to float32). Comparisons that
@@ -20,27 +23,37 @@ inside the band are rescored in float64, so ranks, top-k lists and N_k equal the
 definitions above, ties included. Pass 1 keeps each row's and each column's top candidates
 (the column lists are folded in with the same threshold filter ``knn_indices`` uses) and
 counts the plain ranks; pass 2 counts the CSLS ranks, which need r_F of every y first.
+
+mAP and R@K of feature sets (``retrieval_map``, ``recall_at_k``, also the CSLS mAP of
+Tables 13/14) rank the whole gallery by float64 GEMM scores
+(``ranks.gallery_order``: cosine ``q̂ · d̂``, or minus the squared euclidean distance
+``|q|² + |d|² − 2 q·d``; ties to the lower index, exact duplicates tie exactly).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from crossmodal.devices import resolve_device
-from crossmodal.metrics.knn import (
-    _CHUNK,
-    _U32,
-    Canonical,
-    _cosine_operands,
-    _filter_cols,
-    _fold,
-    _validated_input,
+from crossmodal.measures.ranks import (
+    LabelSets,
+    average_precisions,
+    csls,
+    duplicate_representative,
+    gallery_order,
+    label_membership,
+    label_sets,
+    mean_reciprocal_rank,
 )
+from crossmodal.metrics.knn import Canonical, check_features, check_metric, cosine_normalise
+from crossmodal.metrics.knn.candidates import _CHUNK, _filter_cols, _fold
+from crossmodal.metrics.knn.checks import _validated_input
+from crossmodal.metrics.knn.operands import _cosine_operands
 
 _NEG_INF = float("-inf")
 _MARGIN = 4  # extra candidates per row/column; a speed knob only
@@ -242,7 +255,7 @@ def cross_stats(
         n_k = np.bincount(top_i[:, :hub_k].ravel(), minlength=n).astype(np.int64)
 
         # Pass 2: CSLS ranks. C_ij = 2 s_ij - r_F(y_j) (float32) against t_i = c_ii + r_Y(f_i).
-        c_ii = 2.0 * s_ii - r_y - r_f
+        c_ii = csls(s_ii, r_y, r_f)
         t = c_ii + r_y
         eps_c = 2.0 * eps + 2.0**-21  # 2 eps from s, r_F rounded to float32, the subtraction
         lo_c, hi_c = _down(t - eps_c), _up(t + eps_c)
@@ -259,8 +272,104 @@ def cross_stats(
                 r = s + r_loc
                 members = _band_members(S, r_loc, lo_c[r], hi_c[r])
                 members = members[members != r]
-                c_ij = 2.0 * pair_scores(cf, cy, np.full(len(members), r), members) - r_y[r] - r_f[members]
+                c_ij = csls(pair_scores(cf, cy, np.full(len(members), r), members), r_y[r], r_f[members])
                 rank_csls[r] += int((c_ij > c_ii[r]).sum())
             bar.update(1)
         bar.close()
     return CrossStats(rank_nn, rank_csls, n_k, r_y, r_f, hub_k, csls_k)
+
+
+# ------------------------------------------------------------------ whole-gallery retrieval of feature sets
+
+
+def _unit(A: object, name: str) -> np.ndarray:
+    return cosine_normalise(np.asarray(A, dtype=np.float64), name)
+
+
+def cosine_scores(Q: object, G: object, names: tuple[str, str] = ("queries", "gallery")) -> np.ndarray:
+    """(Q, G) float64 cosine similarities of unit rows, one float64 GEMM."""
+    return _unit(Q, names[0]) @ _unit(G, names[1]).T
+
+
+def _block_scores(Q: np.ndarray, D: np.ndarray, metric: str) -> Callable[[int, int], np.ndarray]:
+    """Scores of query rows s:e against the database (higher = nearer): cosine of unit rows, or
+    minus the squared euclidean distance |q|² + |d|² − 2 q·d."""
+    if metric == "cosine":
+        Qn, Dn = _unit(Q, "queries"), _unit(D, "database")
+        return lambda s, e: Qn[s:e] @ Dn.T
+    d2 = (D * D).sum(1)[None, :]
+    return lambda s, e: -((Q[s:e] * Q[s:e]).sum(1)[:, None] + d2 - 2.0 * Q[s:e] @ D.T)
+
+
+def _same_space(Q: np.ndarray, D: np.ndarray, metric: str) -> None:
+    if Q.shape[1] != D.shape[1]:
+        raise ValueError(f"queries and database must share a space, got dims {Q.shape[1]} and {D.shape[1]}")
+    check_metric(metric)
+
+
+def retrieval_map(
+    queries: object,
+    database: object,
+    query_labels: LabelSets,
+    database_labels: LabelSets | None = None,
+    metric: str = "cosine",
+    block: int = 1024,
+    exclude_self: bool = False,
+) -> float:
+    """Mean average precision over queries, relevance = sharing at least one label.
+
+    Labels per item are an int or a collection of ints (IAPR's label-id lists).
+    ``database_labels`` defaults to ``query_labels`` (paired cross-modal sets). AP is over
+    the full ranking (``ranks.gallery_order``); queries with no relevant item are skipped.
+
+    ``exclude_self=True`` (within-set retrieval, queries and database the same rows): database
+    item i is removed from query i's ranking, so AP is over the other N - 1 items (the
+    leave-query-out protocol, in one vectorised pass). Needs as many queries as database items.
+    """
+    Q, D = check_features(queries, "queries"), check_features(database, "database")
+    _same_space(Q, D, metric)
+    if exclude_self and Q.shape[0] != D.shape[0]:
+        raise ValueError(f"exclude_self needs the queries to be the database rows, got {Q.shape[0]} queries "
+                         f"and {D.shape[0]} database items")
+    sets_q = label_sets(query_labels, Q.shape[0], "query_labels")
+    sets_d = sets_q if database_labels is None else label_sets(database_labels, D.shape[0], "database_labels")
+    Lq, Ld = label_membership(sets_q, sets_d)
+    rep = duplicate_representative(D)
+    scores = _block_scores(Q, D, metric)
+    aps: list[np.ndarray] = []
+    for s in range(0, Q.shape[0], block):
+        e = min(s + block, Q.shape[0])
+        own = np.arange(s, e) if exclude_self else None
+        aps.append(average_precisions(scores(s, e), Lq[s:e] @ Ld.T > 0, rep, own))
+    all_ap = np.concatenate(aps)
+    if len(all_ap) == 0:
+        raise ValueError("no query has a relevant database item")
+    return float(all_ap.mean())
+
+
+def recall_at_k(queries: object, database: object, k: int = 10, metric: str = "cosine", block: int = 1024) -> float:
+    """Fraction of queries i whose paired item i is among the first k of the gallery ordering
+    (``ranks.gallery_order``: ties to the lower index, so a tie can push item i out)."""
+    Q, D = check_features(queries, "queries"), check_features(database, "database")
+    if Q.shape[0] != D.shape[0]:
+        raise ValueError(f"queries and database must have the same number of rows (paired), "
+                         f"got {Q.shape[0]} and {D.shape[0]}")
+    _same_space(Q, D, metric)
+    if not 1 <= k <= D.shape[0]:
+        raise ValueError(f"k={k} must be within 1..N for N={D.shape[0]}")
+    rep = duplicate_representative(D)
+    scores = _block_scores(Q, D, metric)
+    hits = 0
+    for s in range(0, Q.shape[0], block):
+        e = min(s + block, Q.shape[0])
+        top = gallery_order(scores(s, e), rep)[:, :k]
+        hits += int((top == np.arange(s, e)[:, None]).any(axis=1).sum())
+    return hits / Q.shape[0]
+
+
+def paired_mrr(A: object, B: object, device: str | torch.device | None = "cpu") -> float:
+    """Mean reciprocal rank of the true partner (cosine, exact ranks of :func:`cross_stats`),
+    A -> B and B -> A averaged."""
+    forward = cross_stats(A, B, 1, 1, device=device, names=("queries", "gallery")).rank_nn
+    backward = cross_stats(B, A, 1, 1, device=device, names=("queries", "gallery")).rank_nn
+    return 0.5 * (mean_reciprocal_rank(forward) + mean_reciprocal_rank(backward))

@@ -31,7 +31,9 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
-from crossmodal.methods.shared import Labels, Params, SharedMethod, SharedSpace, Standardiser, grid_product, options
+from crossmodal.mappers.fitting import Labels
+from crossmodal.mappers.registry import Params
+from crossmodal.mappers.shared import SharedFit, SharedSpace, Standardiser
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def canonical_correlations(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 def _fit_cca(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, variants: Sequence[Params], seed: int) -> list[SharedSpace]:
     out = []
     for v in variants:
-        p = options({**base, **v}, n_components=8, shrinkage=0.0)
+        p = {**base, **v}
         out.append(fit_ridge_cca(X, Y, p["n_components"], p["shrinkage"])[0])
     return out
 
@@ -178,14 +180,14 @@ def kcca_from_views(vx: KernelView, vy: KernelView, n_components: int, shrinkage
 
 def truncated(space: SharedSpace, k: int) -> SharedSpace:
     """The first k canonical variates of ``space``."""
-    return SharedSpace(lambda A: space.embed_x(A)[:, :k], lambda B: space.embed_y(B)[:, :k],
+    return SharedSpace(lambda A: space.map_x(A)[:, :k], lambda B: space.map_y(B)[:, :k],
                        {**space.details, "n_components": min(k, int(space.details.get("n_components", k)))})
 
 
 def _fit_kcca(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, variants: Sequence[Params], seed: int) -> list[SharedSpace]:
-    b = options(base, kernel="rbf", gamma_scale=1.0)
+    b = base
     vx, vy = kernel_view(X, b["kernel"], b["gamma_scale"]), kernel_view(Y, b["kernel"], b["gamma_scale"])
-    settings = [options(v, n_components=8, shrinkage=0.1) for v in variants]
+    settings = list(variants)
     # the top-k pairs are the first k of the top-k' pairs (k <= k'): one solve per shrinkage
     solved: dict[float, SharedSpace] = {}
     for c in dict.fromkeys(float(p["shrinkage"]) for p in settings):
@@ -196,14 +198,6 @@ def _fit_kcca(X: np.ndarray, Y: np.ndarray, labels: Labels, base: Params, varian
     return [truncated(solved[float(p["shrinkage"])], int(p["n_components"])) for p in settings]
 
 
-CCA = SharedMethod(
-    "cca", _fit_cca, ((
-        {}, grid_product(n_components=(2, 4, 8, 16), shrinkage=(0.0, 0.1, 0.5))),),
-    description="cca-zoo RidgeCCA on standardised features; components and shrinkage by CV")
-
-KCCA = SharedMethod(
-    "kcca", _fit_kcca,
-    tuple(({"kernel": "rbf", "gamma_scale": g}, grid_product(shrinkage=(0.1, 0.5), n_components=(8, 16, 32)))
-          for g in (0.5, 1.0, 2.0)),
-    description="kernel CCA (RBF, median-heuristic width) solved in the kernels' eigenbases; "
-                "width, shrinkage and components by CV")
+# The implementations the registrations in crossmodal.mappers.cca name (grids and defaults live there).
+CCA = SharedFit(_fit_cca, variant_keys=("n_components", "shrinkage"))
+KCCA = SharedFit(_fit_kcca, variant_keys=("shrinkage", "n_components"))
