@@ -52,6 +52,8 @@ def format_table(result: BridgeResult) -> str:
     level = int(round(100 * s["ci_level"]))
     shared = s.get("mapper_space") == "shared"  # f = g, and Y's side is h(Y), both in the shared space
     xf, yf, f_to_y = ("X, g(X)", "h(Y), g(X)", "g(X) -> h(Y)") if shared else ("X, f(X)", "Y, f(X)", "f(X) -> Y")
+    diff = "h(Y),g - X,g(X)" if shared else "Y,f(X) - X,f(X)"
+    fx, ys = ("g(X)", "h(Y)") if shared else ("f(X)", "Y")
     for k, ks in result.by_k.items():
         lines.append(f"K = {k}   {'mNNO':>8}   {f'{level}% CI':<18}")
         lines.append(f"  {xf:<16}{ks.mnno_x_f:8.4f}   {_ci(ks.ci, 'mnno_x_f')}")
@@ -59,7 +61,7 @@ def format_table(result: BridgeResult) -> str:
         perm = "" if np.isnan(ks.p_permutation_x_y) else \
             f"   permutation {format_p(ks.p_permutation_x_y)} ({s['n_permutations']} shuffles)"
         lines.append(f"  {'X, Y':<16}{ks.mnno_x_y:8.4f}   {_ci(ks.ci, 'mnno_x_y'):<18}{perm}")
-        lines.append(f"  {'Y,f(X) - X,f(X)':<16}{ks.mnno_y_f - ks.mnno_x_f:8.4f}   {_ci(ks.ci, 'mnno_y_f_minus_x_f'):<18}"
+        lines.append(f"  {diff:<16}{ks.mnno_y_f - ks.mnno_x_f:8.4f}   {_ci(ks.ci, 'mnno_y_f_minus_x_f'):<18}"
                      f"   Wilcoxon signed-rank {format_p(ks.p_paired)}")
         lines.append(f"  {'chance':<16}{ks.chance:8.4f}")
         if len(result.by_k) > 1:
@@ -71,8 +73,8 @@ def format_table(result: BridgeResult) -> str:
         r = result.retrieval[name]
         lines.append(f"  {label:<8}{r.r1:8.4f}{r.r5:8.4f}{r.r10:8.4f}{r.mrr:8.4f}")
     h = result.hubness
-    lines.append(f"hubness of f(X) among Y (k={h.k}): N_k skewness {h.k_skewness:.3f}, "
-                 f"anti-hubs (N_k = 0) {100 * h.antihub_share:.1f}% of Y")
+    lines.append(f"hubness of {fx} among {ys} (k={h.k}): N_k skewness {h.k_skewness:.3f}, "
+                 f"anti-hubs (N_k = 0) {100 * h.antihub_share:.1f}% of {ys}")
     lines.append(f"MSE {result.mse:.6g}   R² {result.r2:.4f}")
     lines.append("")
     lines.append(f"verdict (K={result.k}): {result.verdict}")

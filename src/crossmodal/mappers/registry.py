@@ -188,7 +188,10 @@ def _ensure_loaded() -> None:
 def all_specs() -> list[MapperSpec]:
     """Every registered mapping, built-in families first (in ``FAMILIES`` order), then plugins."""
     _ensure_loaded()
-    return list(_REGISTRY.values())
+    # Family order, not import order (``crossmodal.names`` imports ``paper`` first); a stable sort
+    # keeps each family's registration order, and plugins come last.
+    rank = {family: i for i, family in enumerate(FAMILIES)}
+    return sorted(_REGISTRY.values(), key=lambda s: rank.get(s.family, len(FAMILIES)))
 
 
 def names() -> tuple[str, ...]:
@@ -216,8 +219,8 @@ def get(name: str) -> MapperSpec:
 
 def choices() -> list[str]:
     """Names and aliases, as the CLI accepts them."""
-    _ensure_loaded()
-    return [*_REGISTRY, *_ALIASES]
+    specs = all_specs()
+    return [s.name for s in specs] + [alias for s in specs for alias in s.aliases]
 
 
 def resolve(selection: str | Sequence[str], *, has_labels: bool = False) -> list[str]:

@@ -35,7 +35,7 @@ class Canonical:
     """The input rows and what the float64 distances need, built only where needed.
 
     Cosine: the float64 row norms ``sqrt(sum(x * x))`` are stored once; ``rows`` gives the unit
-    rows ``x / norm`` (used by ``crossmodal.bridging.retrieval``); euclidean: ``x`` itself.
+    rows ``x / norm`` (used by ``crossmodal.measures.retrieval``); euclidean: ``x`` itself.
     """
 
     X: np.ndarray  # validated input, float32 or float64

@@ -72,7 +72,7 @@ def _cosine_operands(X: np.ndarray, name: str, rows: int = 0) -> tuple[Canonical
 
     def unit_rows(c: slice) -> None:
         x = X[c].astype(np.float64, copy=False)
-        # The canonical norm sqrt(sum(x * x)), as crossmodal.bridging.retrieval defines it.
+        # The canonical norm sqrt(sum(x * x)), as crossmodal.measures.retrieval defines it.
         nr = norms[c] = _checked_norms(X, np.sqrt((x * x).sum(axis=1)), c, name)
         A[c] = x / nr[:, None]  # the canonical unit rows, rounded once to float32
 
