@@ -29,10 +29,14 @@ SUMMARIES = {"lin": "the paper's linear map", "nn": "the paper's one-hidden-laye
 HIDDEN_LAYERS = {"lin": 0, "nn": 1, "nn-3": 3, "nn-5": 5}
 
 
+def params_for(kind: str) -> tuple[Param, ...]:
+    """The parameters of ``kind``: ``lin`` has no hidden layer, so no width."""
+    return PARAMS if HIDDEN_LAYERS[kind] else tuple(p for p in PARAMS if p.name != "hidden")
 
-for _name, _depth in HIDDEN_LAYERS.items():
+
+
+for _name in HIDDEN_LAYERS:
     register(MapperSpec(
         _name, "paper", "Y", SUMMARIES[_name], f"crossmodal.mappers.regression:MAPS[{_name}]",
-        params=PARAMS if _depth else tuple(p for p in PARAMS if p.name != "hidden"),
-        grid=BASE_GRID, devices=("cpu", "cuda"), in_tables=_name in ("lin", "nn"), experiment1=True,
-        notes={"hidden_layers": _depth}))
+        params=params_for(_name),
+        grid=BASE_GRID, devices=("cpu", "cuda"), in_tables=_name in ("lin", "nn"), experiment1=True))

@@ -32,7 +32,7 @@ import importlib
 import importlib.util
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -98,7 +98,6 @@ class MapperSpec:
     in_tables: bool = True
     experiment1: bool = False
     aliases: tuple[str, ...] = ()
-    notes: Mapping[str, Any] = field(default_factory=dict)
 
     def load(self) -> Any:
         """The implementation (imports its module now)."""

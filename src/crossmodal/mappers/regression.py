@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 
 from crossmodal.mappers.fitting import Fitted, Labels, Selection, SelectContext, Split
+from crossmodal.mappers.paper import HIDDEN_LAYERS
 from crossmodal.mappers.registry import MapperSpec
+from crossmodal.mappers.remedies import REMEDIES
 from crossmodal.mappers.terms import TERM_PARAM_NAMES, AdversarialTerm, NeighbourhoodTerm
 from crossmodal.mappings.batched import BatchedFit, LossTerm, RunSpec, fit_batched
 from crossmodal.mappings.selection import cross_validate
@@ -189,7 +191,6 @@ class RegressionMap:
 
 # The implementations the registrations in crossmodal.mappers.paper and .remedies name.
 MAPS: dict[str, RegressionMap] = {
-    **{kind: RegressionMap(kind, None) for kind in ("lin", "nn", "nn-3", "nn-5")},
-    **{f"{kind}-{short}": RegressionMap(kind, term) for kind in ("lin", "nn")
-       for term, short in (("adversarial", "adv"), ("neighbourhood", "nbr"))},
+    **{kind: RegressionMap(kind, None) for kind in HIDDEN_LAYERS},
+    **{name: RegressionMap(kind, term) for name, (kind, term) in REMEDIES.items()},
 }

@@ -15,7 +15,7 @@ raise (MSE would always prefer λ → 0).
 from __future__ import annotations
 
 
-from crossmodal.mappers.paper import BASE_GRID, PARAMS
+from crossmodal.mappers.paper import BASE_GRID, params_for
 from crossmodal.mappers.registry import MapperSpec, Param, register
 
 # The term's settings searched for Tables 13/14; the first is what `crossmodal bridge` uses.
@@ -26,14 +26,14 @@ TERM_GRIDS: dict[str, tuple[dict[str, float], ...]] = {
 TERM_HELP = {"lambda": "weight of the term", "lr_d": "the discriminator's learning rate",
              "tau": "temperature of the similarity distributions"}
 _SHORT = {"adversarial": "adv", "neighbourhood": "nbr"}
+# Each remedy's name -> (base map, term).
+REMEDIES: dict[str, tuple[str, str]] = {f"{kind}-{_SHORT[term]}": (kind, term) for term in TERM_GRIDS for kind in ("lin", "nn")}
 
 
-for _term, _grid in TERM_GRIDS.items():
-    for _kind in ("lin", "nn"):
-        _base_params = PARAMS if _kind == "nn" else tuple(p for p in PARAMS if p.name != "hidden")
-        register(MapperSpec(
-            f"{_kind}-{_SHORT[_term]}", "remedies", "Y", f"{_kind} + lambda * the {_term} term",
-            f"crossmodal.mappers.regression:MAPS[{_kind}-{_SHORT[_term]}]",
-            params=(*_base_params, *(Param(k, float, v, TERM_HELP[k]) for k, v in _grid[0].items())),
-            grid=tuple((base, _grid) for base, _ in BASE_GRID), devices=("cpu", "cuda"),
-            aliases=(_term,) if _kind == "nn" else (), notes={"base": _kind, "term": _term}))
+for _name, (_kind, _term) in REMEDIES.items():
+    _grid = TERM_GRIDS[_term]
+    register(MapperSpec(
+        _name, "remedies", "Y", f"{_kind} + lambda * the {_term} term", f"crossmodal.mappers.regression:MAPS[{_name}]",
+        params=(*params_for(_kind), *(Param(k, float, v, TERM_HELP[k]) for k, v in _grid[0].items())),
+        grid=tuple((base, _grid) for base, _ in BASE_GRID), devices=("cpu", "cuda"),
+        aliases=(_term,) if _kind == "nn" else ()))
